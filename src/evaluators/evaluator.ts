@@ -1,0 +1,90 @@
+/**
+ * How a trial is scored. A trainer worker calls `evaluate` once per attempt; the evaluator reads nothing from the
+ * database or the queue: it gets the architecture and the search's evaluator config, reports its learning curve
+ * through `ctx.reportProgress`, checks `ctx.shouldStop()` between steps (cancel, pruning) and returns metrics.
+ *
+ * Errors decide retry: throw `TrialError` when the trial itself is at fault (the architecture cannot be built,
+ * diverged, does not fit in memory) and retrying cannot help; any other error is treated as transient and the
+ * trial is retried up to the configured number of attempts.
+ */
+import type { z } from "zod";
+import type { Config } from "../config.js";
+import type { Architecture } from "../spaces/definition.js";
+import type { SearchSpace } from "../spaces/space.js";
+
+export type MetricValue = number | string | boolean | null | MetricValue[] | { [key: string]: MetricValue };
+export type Metrics = Record<string, MetricValue>;
+
+export interface EvaluationRequest<Config = unknown> {
+  trialId: string;
+  searchId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  space: SearchSpace;
+  architecture: Architecture;
+  /** The search's evaluator config, already validated by the evaluator's schema. */
+  config: Config;
+  objective: { metric: string; direction: "minimize" | "maximize" };
+  /** Seed for everything random in this trial (initialisation, batches), derived from the search seed and the trial. */
+  seed: number;
+}
+
+export interface ProgressPoint {
+  step: number;
+  /** e.g. {train_loss: 2.1} or {val_loss: 2.3, val_bpc: 3.3} */
+  values: Record<string, number>;
+}
+
+export interface EvaluationContext {
+  reportProgress(point: ProgressPoint): void | Promise<void>;
+  /** True once the trial should stop (cancelled search, pruned by a scheduler, worker shutting down). */
+  shouldStop(): boolean;
+  log(message: string): void;
+}
+
+/** A file produced by a trial (an image of a density, a sample), served under the trial. */
+export interface Artifact {
+  name: string;
+  contentType: string;
+  data: Buffer;
+}
+
+export interface EvaluationResult {
+  /** Always includes the objective metric. */
+  metrics: Metrics;
+  artifacts?: Artifact[];
+}
+
+export interface Evaluator<Cfg = unknown> {
+  evaluate(request: EvaluationRequest<Cfg>, ctx: EvaluationContext): Promise<EvaluationResult>;
+  /** Frees what the evaluator holds (tensors, worker threads) when the process shuts down. */
+  close?(): Promise<void>;
+}
+
+export interface EvaluatorDefinition<Schema extends z.ZodObject = z.ZodObject> {
+  type: string;
+  description: string;
+  /** zod schema of the evaluator config, `type` excluded. */
+  config: Schema;
+  /** Metrics an objective may name. */
+  metrics: readonly string[];
+  /** The leaderboard groups trials by (space, task, metric): the task identity of a config, e.g. "cifar10". */
+  task(config: z.infer<Schema>): string;
+  /** Why this evaluator cannot score architectures of `space` (undefined if it can). */
+  incompatibility(space: SearchSpace, config: z.infer<Schema>): string | undefined;
+  create(appConfig: Config): Evaluator<z.infer<Schema>>;
+}
+
+export function defineEvaluator<Schema extends z.ZodObject>(def: EvaluatorDefinition<Schema>): EvaluatorDefinition<Schema> {
+  return def;
+}
+
+/** The trial is at fault (it cannot be built, diverged, is too large): fail it without retrying. */
+export class TrialError extends Error {
+  override name = "TrialError";
+}
+
+/** The trial was asked to stop (cancel, pruning, shutdown) and did. */
+export class TrialStopped extends Error {
+  override name = "TrialStopped";
+}
