@@ -22,3 +22,12 @@ export function nb201ToString(arch: Architecture): string {
   const e = NB201_EDGES.map((edge) => String(arch[edge]));
   return `|${e[0]}~0|+|${e[1]}~0|${e[2]}~1|+|${e[3]}~0|${e[4]}~1|${e[5]}~2|`;
 }
+
+/**
+ * Reads an architecture as a user may give it: the space's JSON form, or (for NAS-Bench-201 spaces) the
+ * benchmark's string. Returns the input unchanged when it is neither, so validation reports the problem.
+ */
+export function architectureFromInput(family: string, input: unknown): unknown {
+  if (family === "nasbench201" && typeof input === "string") return nb201FromString(input) ?? input;
+  return input;
+}

@@ -22,7 +22,6 @@ CREATE TABLE "searches" (
     "error" TEXT,
     "strategy_state" JSONB,
     "trials_created" INTEGER NOT NULL DEFAULT 0,
-    "trials_finished" INTEGER NOT NULL DEFAULT 0,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "started_at" TIMESTAMPTZ(3),
@@ -30,6 +29,9 @@ CREATE TABLE "searches" (
 
     CONSTRAINT "searches_pkey" PRIMARY KEY ("id")
 );
+
+-- CreateSequence: completion order of trials (one sequence for all searches, so completing takes no search lock)
+CREATE SEQUENCE "trial_finish_order";
 
 -- CreateTable
 CREATE TABLE "trials" (
@@ -43,7 +45,7 @@ CREATE TABLE "trials" (
     "error" TEXT,
     "metrics" JSONB,
     "objective" DOUBLE PRECISION,
-    "finished_seq" INTEGER,
+    "finished_seq" BIGINT,
     "told" BOOLEAN NOT NULL DEFAULT false,
     "worker" TEXT,
     "parent_id" UUID,
@@ -81,6 +83,17 @@ CREATE TABLE "leaderboard_entries" (
     CONSTRAINT "leaderboard_entries_pkey" PRIMARY KEY ("space","task","metric","arch_hash")
 );
 
+-- CreateTable
+CREATE TABLE "trial_artifacts" (
+    "trial_id" UUID NOT NULL,
+    "name" TEXT NOT NULL,
+    "content_type" TEXT NOT NULL,
+    "data" BYTEA NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "trial_artifacts_pkey" PRIMARY KEY ("trial_id","name")
+);
+
 -- CreateIndex
 CREATE INDEX "searches_created_at_id_idx" ON "searches"("created_at", "id");
 
@@ -110,3 +123,6 @@ ALTER TABLE "trials" ADD CONSTRAINT "trials_parent_id_fkey" FOREIGN KEY ("parent
 
 -- AddForeignKey
 ALTER TABLE "curve_points" ADD CONSTRAINT "curve_points_trial_id_fkey" FOREIGN KEY ("trial_id") REFERENCES "trials"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "trial_artifacts" ADD CONSTRAINT "trial_artifacts_trial_id_fkey" FOREIGN KEY ("trial_id") REFERENCES "trials"("id") ON DELETE CASCADE ON UPDATE CASCADE;

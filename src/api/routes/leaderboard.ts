@@ -1,0 +1,41 @@
+/** /v1/leaderboard: best distinct architectures across all searches of a space and task. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { leaderboard, leaderboardMetrics } from "../../db/leaderboard.js";
+import { errorBodySchema } from "../errors.js";
+
+export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { db } = app.services;
+
+  app.get(
+    "/v1/leaderboard",
+    {
+      schema: {
+        tags: ["leaderboard"],
+        summary: "Best trials across all searches of a space and task, one row per distinct architecture, ranked by objective",
+        querystring: z.strictObject({
+          space: z.string().min(1),
+          task: z.string().min(1).optional().describe("evaluator task, e.g. cifar10 (default: the task of the space's newest search)"),
+          metric: z.string().min(1).optional().describe("objective metric (default: the one most recently recorded)"),
+          limit: z.coerce.number().int().min(1).max(1000).default(20),
+        }),
+        response: {
+          200: z.object({
+            space: z.string(),
+            task: z.string().nullable(),
+            metric: z.string().nullable(),
+            rows: z.array(z.object({ rank: z.number().int(), archHash: z.string(), objective: z.number(), trialId: z.string(), searchId: z.string(), architecture: z.unknown(), metrics: z.unknown() })),
+          }),
+          400: errorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const { space, limit } = request.query;
+      const task = request.query.task ?? (await db.search.findFirst({ where: { space }, orderBy: { createdAt: "desc" }, select: { task: true } }))?.task ?? null;
+      const metric = request.query.metric ?? (task ? (await leaderboardMetrics(db, space, task))[0] : undefined) ?? null;
+      const rows = task && metric ? await leaderboard(db, { space, task, metric, limit }) : [];
+      return { space, task, metric, rows };
+    },
+  );
+};

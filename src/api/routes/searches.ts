@@ -1,0 +1,119 @@
+/** /v1/searches: submit, list, read, cancel searches, and list a search's trials. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { cancelSearch, createSearch, getSearch, listSearches, searchProgress, trialCounts } from "../../db/searches.js";
+import { listTrials } from "../../db/trials.js";
+import { evaluatorDefinition } from "../../evaluators/registry.js";
+import { ApiError, badRequest, errorBodySchema, notFound } from "../errors.js";
+import { createSearchBody, pageQuery, searchDetailSchema, searchSchema, trialSchema, uuidParam } from "../schemas.js";
+import { searchView, trialView } from "../views.js";
+
+const tags = ["searches"];
+
+export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { db, queues, spaces } = app.services;
+
+  const detail = async (id: string) => {
+    const search = await getSearch(db, id);
+    if (!search) throw notFound("search", id);
+    const [counts, progress] = await Promise.all([trialCounts(db, id), searchProgress(db, search)]);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    return {
+      ...searchView(search),
+      trials: { total, ...counts },
+      best: progress.best ? { id: progress.best.id, architecture: progress.best.architecture, archHash: progress.best.archHash, objective: progress.best.objective!, metrics: progress.best.metrics } : null,
+      bestSoFar: progress.bestSoFar,
+    };
+  };
+
+  app.post(
+    "/v1/searches",
+    { schema: { tags, summary: "Submit a search", body: createSearchBody, response: { 201: searchDetailSchema, 400: errorBodySchema, 413: errorBodySchema } } },
+    async (request, reply) => {
+      const body = request.body;
+      const space = spaces.get(body.space);
+      if (!space) throw badRequest("space", `unknown search space '${body.space}'; available: ${spaces.ids().join(", ")}`);
+      const { type, ...evaluatorOptions } = body.evaluator as { type: string } & Record<string, unknown>;
+      const evaluator = evaluatorDefinition(type)!;
+      const incompatible = evaluator.incompatibility(space, evaluatorOptions);
+      if (incompatible) throw badRequest("evaluator.type", incompatible);
+      if (!evaluator.metrics.includes(body.objective.metric)) {
+        throw badRequest("objective.metric", `the ${type} evaluator reports ${evaluator.metrics.join(", ")}, not '${body.objective.metric}'`);
+      }
+      const search = await createSearch(db, {
+        name: body.name,
+        space: space.id,
+        task: evaluator.task(evaluatorOptions),
+        strategy: body.strategy as object,
+        evaluator: body.evaluator as object,
+        objectiveMetric: body.objective.metric,
+        objectiveDirection: body.objective.direction,
+        maxTrials: body.budget.maxTrials,
+        maxParallel: body.budget.maxParallel,
+        maxFailures: body.budget.maxFailures ?? body.budget.maxTrials,
+        seed: body.seed,
+      });
+      await queues.enqueueAdvance(search.id);
+      reply.status(201).header("location", `/v1/searches/${search.id}`);
+      return detail(search.id);
+    },
+  );
+
+  app.get(
+    "/v1/searches",
+    {
+      schema: {
+        tags,
+        summary: "List searches, newest first",
+        querystring: pageQuery.extend({ status: z.enum(["queued", "running", "completed", "cancelled", "failed"]).optional(), space: z.string().optional() }),
+        response: { 200: z.object({ items: z.array(searchSchema), nextCursor: z.string().nullable() }), 400: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const page = await listSearches(db, request.query);
+      return { items: page.items.map(searchView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    "/v1/searches/:id",
+    { schema: { tags, summary: "A search: status, trial counts, best trial and best-so-far series", params: uuidParam, response: { 200: searchDetailSchema, 400: errorBodySchema, 404: errorBodySchema } } },
+    async (request) => detail(request.params.id),
+  );
+
+  app.post(
+    "/v1/searches/:id/cancel",
+    { schema: { tags, summary: "Cancel a search and its unfinished trials", params: uuidParam, response: { 200: searchDetailSchema, 404: errorBodySchema, 409: errorBodySchema } } },
+    async (request) => {
+      const result = await cancelSearch(db, request.params.id);
+      if (!result) throw notFound("search", request.params.id);
+      if (!result.changed && result.search.status !== "cancelled") throw new ApiError(409, "conflict", `search is already ${result.search.status}`);
+      return detail(request.params.id);
+    },
+  );
+
+  app.get(
+    "/v1/searches/:id/trials",
+    {
+      schema: {
+        tags,
+        summary: "A search's trials: filter by status, sort by objective (best first), cursor pagination",
+        params: uuidParam,
+        querystring: pageQuery.extend({
+          status: z.enum(["queued", "running", "completed", "failed", "pruned", "cancelled"]).optional(),
+          sort: z.enum(["objective", "created", "finished"]).default("created"),
+          order: z.enum(["best", "asc", "desc"]).default("best").describe("best: best objective first (or creation/completion order ascending)"),
+        }),
+        response: { 200: z.object({ items: z.array(trialSchema), nextCursor: z.string().nullable() }), 400: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const search = await getSearch(db, request.params.id);
+      if (!search) throw notFound("search", request.params.id);
+      const { sort, order, ...rest } = request.query;
+      const direction = order !== "best" ? order : sort === "objective" ? (search.objectiveDirection === "maximize" ? "desc" : "asc") : "asc";
+      const page = await listTrials(db, { ...rest, searchId: search.id, sort, direction });
+      return { items: page.items.map(trialView), nextCursor: page.nextCursor };
+    },
+  );
+};

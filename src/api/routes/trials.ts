@@ -1,0 +1,45 @@
+/** /v1/trials: one trial with its learning curve, and its artifacts (images, samples). */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { artifactNames, getArtifact, getTrialWithCurve } from "../../db/trials.js";
+import { errorBodySchema, notFound } from "../errors.js";
+import { trialDetailSchema, uuidParam } from "../schemas.js";
+import { trialView } from "../views.js";
+
+const tags = ["trials"];
+
+export const trialRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { db } = app.services;
+
+  app.get(
+    "/v1/trials/:id",
+    { schema: { tags, summary: "A trial with its learning curve and artifact links", params: uuidParam, response: { 200: trialDetailSchema, 400: errorBodySchema, 404: errorBodySchema } } },
+    async (request) => {
+      const trial = await getTrialWithCurve(db, request.params.id);
+      if (!trial) throw notFound("trial", request.params.id);
+      const names = await artifactNames(db, trial.id);
+      return {
+        ...trialView(trial),
+        curve: trial.curve.map((p) => ({ attempt: p.attempt, step: p.step, values: p.values as Record<string, number> })),
+        artifacts: names.map((name) => ({ name, url: `/v1/trials/${trial.id}/artifacts/${encodeURIComponent(name)}` })),
+      };
+    },
+  );
+
+  app.get(
+    "/v1/trials/:id/artifacts/:name",
+    {
+      schema: {
+        tags,
+        summary: "A file the trial produced (e.g. density.png)",
+        params: uuidParam.extend({ name: z.string().min(1).max(200) }),
+        response: { 200: z.any().describe("the file, with its content type"), 400: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const artifact = await getArtifact(db, request.params.id, request.params.name);
+      if (!artifact) throw notFound("artifact", `${request.params.id}/${request.params.name}`);
+      return reply.type(artifact.contentType).send(Buffer.from(artifact.data));
+    },
+  );
+};

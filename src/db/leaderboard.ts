@@ -1,0 +1,35 @@
+/**
+ * The leaderboard: best completed trials across all searches of a space and task, one row per distinct
+ * architecture (canonical hash), ranked by objective. Served from `leaderboard_entries`, which completing a trial
+ * keeps up to date, so a request is one index range scan whatever the number of trials.
+ */
+import type { Db } from "./client.js";
+
+export interface LeaderboardRow {
+  rank: number;
+  archHash: string;
+  objective: number;
+  trialId: string;
+  searchId: string;
+  architecture: unknown;
+  metrics: unknown;
+}
+
+/** The metrics recorded for a space and task, most recently updated first (to pick a default). */
+export async function leaderboardMetrics(db: Db, space: string, task: string): Promise<string[]> {
+  const rows = await db.$queryRaw<Array<{ metric: string }>>`
+    SELECT metric FROM leaderboard_entries WHERE space = ${space} AND task = ${task}
+    GROUP BY metric ORDER BY max(updated_at) DESC`;
+  return rows.map((r) => r.metric);
+}
+
+export async function leaderboard(db: Db, q: { space: string; task: string; metric: string; limit: number }): Promise<LeaderboardRow[]> {
+  const rows = await db.$queryRaw<Array<Omit<LeaderboardRow, "rank">>>`
+    SELECT e.arch_hash AS "archHash", e.objective, e.trial_id AS "trialId", e.search_id AS "searchId",
+      t.architecture, t.metrics
+    FROM leaderboard_entries e JOIN trials t ON t.id = e.trial_id
+    WHERE e.space = ${q.space} AND e.task = ${q.task} AND e.metric = ${q.metric}
+    ORDER BY e.score DESC, e.arch_hash
+    LIMIT ${q.limit}`;
+  return rows.map((r, i) => ({ rank: i + 1, ...r }));
+}

@@ -1,0 +1,138 @@
+/**
+ * Queries about trials. The state changes that workers race on (start, complete, fail) are single conditional
+ * statements, so a trial is completed at most once however many workers or retries touch it.
+ */
+import type { Db } from "./client.js";
+import type { Prisma, Trial, TrialStatus } from "./generated/client.js";
+
+/** What a trainer needs to run a trial, returned when it claims the trial. */
+export interface TrialRun {
+  id: string;
+  searchId: string;
+  seq: number;
+  attempt: number;
+  architecture: Prisma.JsonValue;
+  space: string;
+  evaluator: Prisma.JsonValue;
+  objectiveMetric: string;
+  objectiveDirection: "minimize" | "maximize";
+  seed: number;
+}
+
+/**
+ * Marks a queued (or stalled running) trial of an active search as running and counts the attempt. Returns null
+ * when the trial is finished or its search is no longer active: the job is then simply dropped.
+ */
+export async function startTrial(db: Db, trialId: string, worker: string): Promise<TrialRun | null> {
+  const rows = await db.$queryRaw<TrialRun[]>`
+    UPDATE trials t SET status = 'running', attempts = t.attempts + 1, worker = ${worker}, started_at = now()
+    FROM searches s
+    WHERE t.id = ${trialId}::uuid AND s.id = t.search_id
+      AND t.status IN ('queued', 'running') AND s.status IN ('queued', 'running')
+    RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, s.space, s.evaluator,
+      s.objective_metric AS "objectiveMetric", s.objective_direction AS "objectiveDirection", s.seed`;
+  return rows[0] ?? null;
+}
+
+/**
+ * Completes a trial once: stores metrics and objective and updates the leaderboard in one statement. Returns the
+ * search id when this call completed the trial, null when it was already finished (a duplicate delivery).
+ */
+export async function completeTrial(db: Db, trialId: string, metrics: Prisma.InputJsonValue, objective: number): Promise<string | null> {
+  const rows = await db.$queryRaw<Array<{ searchId: string }>>`
+    WITH done AS (
+      UPDATE trials SET status = 'completed', metrics = ${JSON.stringify(metrics)}::jsonb, objective = ${objective},
+        error = NULL, finished_at = now(), finished_seq = nextval('trial_finish_order')
+      WHERE id = ${trialId}::uuid AND status IN ('queued', 'running')
+      RETURNING id, search_id, arch_hash, objective
+    ), board AS (
+      INSERT INTO leaderboard_entries AS e (space, task, metric, arch_hash, score, objective, trial_id, search_id, updated_at)
+      SELECT s.space, s.task, s.objective_metric, done.arch_hash,
+        CASE WHEN s.objective_direction = 'maximize' THEN done.objective ELSE -done.objective END,
+        done.objective, done.id, done.search_id, now()
+      FROM done JOIN searches s ON s.id = done.search_id
+      ON CONFLICT (space, task, metric, arch_hash) DO UPDATE
+        SET score = EXCLUDED.score, objective = EXCLUDED.objective, trial_id = EXCLUDED.trial_id,
+            search_id = EXCLUDED.search_id, updated_at = now()
+        WHERE e.score < EXCLUDED.score
+    )
+    SELECT search_id AS "searchId" FROM done`;
+  return rows[0]?.searchId ?? null;
+}
+
+/** Ends an unfinished trial with a status other than completed (failed, pruned, cancelled). */
+export async function finishTrial(db: Db, trialId: string, status: Exclude<TrialStatus, "queued" | "running" | "completed">, error: string | null, metrics?: Prisma.InputJsonValue): Promise<string | null> {
+  const rows = await db.$queryRaw<Array<{ searchId: string }>>`
+    UPDATE trials SET status = ${status}::"TrialStatus", error = ${error}, finished_at = now(),
+      metrics = COALESCE(${metrics === undefined ? null : JSON.stringify(metrics)}::jsonb, metrics),
+      finished_seq = nextval('trial_finish_order')
+    WHERE id = ${trialId}::uuid AND status IN ('queued', 'running')
+    RETURNING search_id AS "searchId"`;
+  return rows[0]?.searchId ?? null;
+}
+
+export async function trialStatus(db: Db, trialId: string): Promise<TrialStatus | null> {
+  const t = await db.trial.findUnique({ where: { id: trialId }, select: { status: true } });
+  return t?.status ?? null;
+}
+
+export async function addCurvePoints(db: Db, trialId: string, attempt: number, points: Array<{ step: number; values: Record<string, number> }>): Promise<void> {
+  if (points.length === 0) return;
+  await db.curvePoint.createMany({ data: points.map((p) => ({ trialId, attempt, step: p.step, values: p.values })) });
+}
+
+export const TRIAL_LIST_FIELDS = {
+  id: true, searchId: true, seq: true, architecture: true, archHash: true, status: true, attempts: true, error: true,
+  metrics: true, objective: true, worker: true, parentId: true, queuedAt: true, startedAt: true, finishedAt: true,
+} satisfies Prisma.TrialSelect;
+
+export type TrialRow = Pick<Trial, keyof typeof TRIAL_LIST_FIELDS>;
+
+/**
+ * One page of a search's trials. `sort: "objective"` puts the best first (by the search's direction, trials
+ * without an objective last); `cursor` is the id of the last trial of the previous page.
+ */
+export async function listTrials(db: Db, opts: { searchId: string; status?: TrialStatus; sort: "objective" | "created" | "finished"; direction: "asc" | "desc"; limit: number; cursor?: string }) {
+  const orderBy: Prisma.TrialOrderByWithRelationInput[] =
+    opts.sort === "objective"
+      ? [{ objective: { sort: opts.direction, nulls: "last" } }, { id: "asc" }]
+      : opts.sort === "finished"
+        ? [{ finishedSeq: { sort: opts.direction, nulls: "last" } }, { id: "asc" }]
+        : [{ seq: opts.direction }];
+  const rows = await db.trial.findMany({
+    where: { searchId: opts.searchId, status: opts.status },
+    orderBy,
+    take: opts.limit + 1,
+    select: TRIAL_LIST_FIELDS,
+    ...(opts.cursor ? { cursor: { id: opts.cursor }, skip: 1 } : {}),
+  });
+  const page = rows.slice(0, opts.limit);
+  return { items: page, nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+}
+
+export async function getTrialWithCurve(db: Db, id: string) {
+  return db.trial.findUnique({
+    where: { id },
+    select: { ...TRIAL_LIST_FIELDS, curve: { orderBy: [{ attempt: "asc" }, { step: "asc" }, { id: "asc" }], select: { attempt: true, step: true, values: true } } },
+  });
+}
+
+export async function saveArtifacts(db: Db, trialId: string, artifacts: ReadonlyArray<{ name: string; contentType: string; data: Buffer }>): Promise<void> {
+  for (const a of artifacts) {
+    const data = new Uint8Array(a.data);
+    await db.trialArtifact.upsert({
+      where: { trialId_name: { trialId, name: a.name } },
+      create: { trialId, name: a.name, contentType: a.contentType, data },
+      update: { contentType: a.contentType, data },
+    });
+  }
+}
+
+export function getArtifact(db: Db, trialId: string, name: string) {
+  return db.trialArtifact.findUnique({ where: { trialId_name: { trialId, name } } });
+}
+
+export async function artifactNames(db: Db, trialId: string): Promise<string[]> {
+  const rows = await db.trialArtifact.findMany({ where: { trialId }, select: { name: true }, orderBy: { name: "asc" } });
+  return rows.map((r) => r.name);
+}

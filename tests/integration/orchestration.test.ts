@@ -1,0 +1,137 @@
+/**
+ * Orchestrator and trainer logic in-process, with real BullMQ workers on the real Redis and PostgreSQL of this
+ * test run: searches run to completion, completion is idempotent, failures are counted, lost jobs come back.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Worker } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
+import { createSearch } from "../../src/db/searches.js";
+import { completeTrial } from "../../src/db/trials.js";
+import { migrate } from "../../src/db/migrate.js";
+import { advanceSearch } from "../../src/orchestrator/advance.js";
+import { reconcile } from "../../src/orchestrator/reconcile.js";
+import { ADVANCE_QUEUE, TRIALS_QUEUE, createRedis } from "../../src/queue/queues.js";
+import { TrialRunner } from "../../src/trainer/trial-runner.js";
+import { ROOT, waitFor } from "../setup/env.js";
+import { openServices } from "../setup/services.js";
+
+let services: Awaited<ReturnType<typeof openServices>>;
+const workers: Worker[] = [];
+
+/** Runs an orchestrator and a trainer inside this process, as the worker entry points do. */
+function startWorkers(s: typeof services) {
+  const { config, db, spaces, queues } = s;
+  const runner = new TrialRunner({ db, queues, spaces, config, workerName: "test", log: () => {} });
+  const common = { prefix: config.QUEUE_PREFIX, connection: createRedis(config.REDIS_URL) };
+  const orchestrator = new Worker(ADVANCE_QUEUE, async (job) => {
+    const outcome = await advanceSearch(db, spaces, job.data.searchId);
+    await queues.enqueueTrials(outcome.created);
+  }, { ...common, concurrency: 2 });
+  const trainer = new Worker(TRIALS_QUEUE, (job) => runner.process(job), { ...common, connection: createRedis(config.REDIS_URL), concurrency: 4 });
+  trainer.on("failed", (job, err) => void runner.onJobFailed(job, err));
+  workers.push(orchestrator, trainer);
+}
+
+const search = (overrides: Partial<Parameters<typeof createSearch>[1]> = {}) =>
+  createSearch(services.db, {
+    name: "t", space: "nasbench201", task: "cifar10", strategy: { type: "random" }, evaluator: { type: "benchmark", dataset: "cifar10" },
+    objectiveMetric: "test_accuracy", objectiveDirection: "maximize", maxTrials: 20, maxParallel: 4, maxFailures: 20, seed: 3, ...overrides,
+  });
+
+beforeAll(async () => {
+  services = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_orch` });
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.close()));
+  await services.close();
+});
+
+describe("a search end to end in-process", () => {
+  it("completes with exactly maxTrials completed trials, no duplicates, and its strategy state stored", async () => {
+    startWorkers(services);
+    const s = await search({ maxTrials: 40, maxParallel: 6 });
+    await services.queues.enqueueAdvance(s.id);
+    const done = await waitFor("search completion", async () => {
+      const row = await services.db.search.findUnique({ where: { id: s.id } });
+      return row?.status === "completed" ? row : undefined;
+    }, 60_000);
+    const trials = await services.db.trial.findMany({ where: { searchId: s.id } });
+    expect(trials.filter((t) => t.status === "completed")).toHaveLength(40);
+    expect(trials).toHaveLength(40);
+    expect(new Set(trials.map((t) => t.archHash)).size).toBe(40);
+    expect(trials.every((t) => t.attempts === 1 && t.told && t.worker === "test")).toBe(true);
+    expect((done.strategyState as { seen: string[] }).seen).toHaveLength(40);
+    expect(done.trialsCreated).toBe(40);
+  });
+});
+
+describe("completion", () => {
+  it("completes a trial once: a second completion is ignored and the leaderboard keeps the best", async () => {
+    const s = await search({ task: "idempotence-test", maxParallel: 2 });
+    const { created } = await advanceSearch(services.db, services.spaces, s.id);
+    expect(await completeTrial(services.db, created[0]!, { test_accuracy: 70 }, 70)).toBe(s.id);
+    expect(await completeTrial(services.db, created[0]!, { test_accuracy: 99 }, 99)).toBeNull();
+    const trial = await services.db.trial.findUnique({ where: { id: created[0]! } });
+    expect(trial?.objective).toBe(70);
+    const entries = await services.db.leaderboardEntry.findMany({ where: { task: "idempotence-test" } });
+    expect(entries.map((e) => e.objective)).toEqual([70]);
+  });
+});
+
+describe("failures", () => {
+  it("replaces failed trials and fails the search after maxFailures, storing the errors", async () => {
+    // A table holding only some of the cells: lookups of the others fail with a TrialError.
+    const dir = mkdtempSync(path.join(tmpdir(), "nb201-"));
+    const lines = readFileSync(services.config.NASBENCH201_CSV, "utf8").trim().split("\n");
+    writeFileSync(path.join(dir, "half.csv"), [lines[0], ...lines.slice(1).filter((_, i) => i % 2 === 0)].join("\n"));
+    const partial = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_fail`, NASBENCH201_CSV: path.join(dir, "half.csv") });
+    try {
+      startWorkers(partial);
+      const s = await search({ maxTrials: 200, maxParallel: 4, maxFailures: 5 });
+      await partial.queues.enqueueAdvance(s.id);
+      const row = await waitFor("search failure", async () => {
+        const r = await partial.db.search.findUnique({ where: { id: s.id } });
+        return r?.status === "failed" ? r : undefined;
+      }, 60_000);
+      expect(row.error).toMatch(/more than budget.maxFailures = 5/);
+      const failed = await partial.db.trial.findMany({ where: { searchId: s.id, status: "failed" } });
+      expect(failed.length).toBeGreaterThan(5);
+      expect(failed.every((t) => t.attempts === 1 && /TrialError: architecture not in the NAS-Bench-201 table/.test(t.error ?? ""))).toBe(true);
+    } finally {
+      await partial.close();
+    }
+  });
+});
+
+describe("reconciliation", () => {
+  it("re-enqueues queued trials whose jobs were lost and re-advances active searches", async () => {
+    const own = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_rec` });
+    try {
+      const s = await search({ maxParallel: 5 });
+      const { created } = await advanceSearch(own.db, own.spaces, s.id); // committed, but never enqueued: a crash
+      for (const id of created) expect(await own.queues.trials.getJobState(id)).toBe("unknown");
+      const report = await reconcile(own.db, own.queues);
+      expect(report.requeued).toBeGreaterThanOrEqual(5);
+      for (const id of created) expect(await own.queues.trials.getJobState(id)).toBe("waiting");
+      expect(await reconcile(own.db, own.queues)).toMatchObject({ requeued: 0 });
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe("migrations", () => {
+  it("keep Prisma's bookkeeping: checksums match and re-running applies nothing", async () => {
+    expect(await migrate(inject("databaseUrl"))).toEqual([]);
+    const rows = await services.db.$queryRaw<Array<{ migration_name: string; checksum: string; finished_at: Date | null }>>`SELECT migration_name, checksum, finished_at FROM _prisma_migrations`;
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      const sql = readFileSync(path.join(ROOT, "prisma/migrations", r.migration_name, "migration.sql"));
+      expect(r.checksum).toBe(createHash("sha256").update(sql).digest("hex"));
+      expect(r.finished_at).not.toBeNull();
+    }
+  });
+});

@@ -1,0 +1,37 @@
+/** Real connections for in-process integration tests: this run's PostgreSQL database and Redis prefix. */
+import { buildApp } from "../../src/api/app.js";
+import { createDb } from "../../src/db/client.js";
+import { Queues, createRedis } from "../../src/queue/queues.js";
+import { SpaceRegistry } from "../../src/spaces/registry.js";
+import { testConfig } from "./env.js";
+
+export async function openServices(overrides: Record<string, string> = {}) {
+  const config = testConfig(overrides);
+  const db = createDb(config.DATABASE_URL, 4);
+  const redis = createRedis(config.REDIS_URL);
+  const queues = new Queues(redis, config);
+  const spaces = SpaceRegistry.fromDirectory(config.SEARCH_SPACES_DIR);
+  return {
+    config,
+    db,
+    redis,
+    queues,
+    spaces,
+    app: () => buildApp({ db, queues, redis, spaces, config }, { logger: false }),
+    async close() {
+      await queues.close();
+      redis.disconnect();
+      await db.$disconnect();
+    },
+  };
+}
+
+export const NB201_SEARCH = {
+  name: "nb201-random",
+  space: "nasbench201",
+  strategy: { type: "random" },
+  evaluator: { type: "benchmark", dataset: "cifar10" },
+  objective: { metric: "test_accuracy", direction: "maximize" },
+  budget: { maxTrials: 200, maxParallel: 8 },
+  seed: 1,
+};
