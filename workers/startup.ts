@@ -31,13 +31,13 @@ export async function startProcess(name: string): Promise<Runtime> {
   } catch (err) {
     die(name, `cannot load search spaces from ${config.SEARCH_SPACES_DIR}: ${(err as Error).message}`);
   }
-  const db = createDb(config.DATABASE_URL);
   try {
-    await checkDb(db);
+    await checkDb(config.DATABASE_URL);
     await checkRedis(config.REDIS_URL);
   } catch (err) {
     die(name, (err as Error).message);
   }
+  const db = createDb(config.DATABASE_URL);
   return { config, db, spaces, log, workerName: config.WORKER_NAME ?? `${hostname()}:${process.pid}` };
 }
 

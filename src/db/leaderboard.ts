@@ -15,21 +15,15 @@ export interface LeaderboardRow {
   metrics: unknown;
 }
 
-/** The metrics recorded for a space and task, most recently updated first (to pick a default). */
-export async function leaderboardMetrics(db: Db, space: string, task: string): Promise<string[]> {
-  const rows = await db.$queryRaw<Array<{ metric: string }>>`
-    SELECT metric FROM leaderboard_entries WHERE space = ${space} AND task = ${task}
-    GROUP BY metric ORDER BY max(updated_at) DESC`;
-  return rows.map((r) => r.metric);
-}
-
 export async function leaderboard(db: Db, q: { space: string; task: string; metric: string; limit: number }): Promise<LeaderboardRow[]> {
-  const rows = await db.$queryRaw<Array<Omit<LeaderboardRow, "rank">>>`
-    SELECT e.arch_hash AS "archHash", e.objective, e.trial_id AS "trialId", e.search_id AS "searchId",
-      t.architecture, t.metrics
-    FROM leaderboard_entries e JOIN trials t ON t.id = e.trial_id
-    WHERE e.space = ${q.space} AND e.task = ${q.task} AND e.metric = ${q.metric}
-    ORDER BY e.score DESC, e.arch_hash
-    LIMIT ${q.limit}`;
+  const { rows } = await db.pool.query<Omit<LeaderboardRow, "rank">>(
+    `SELECT e.arch_hash AS "archHash", e.objective, e.trial_id AS "trialId", e.search_id AS "searchId",
+       t.architecture, t.metrics
+     FROM leaderboard_entries e JOIN trials t ON t.id = e.trial_id
+     WHERE e.space = $1 AND e.task = $2 AND e.metric = $3
+     ORDER BY e.score DESC, e.arch_hash
+     LIMIT $4`,
+    [q.space, q.task, q.metric, q.limit],
+  );
   return rows.map((r, i) => ({ rank: i + 1, ...r }));
 }

@@ -24,13 +24,15 @@ export interface TrialRun {
  * when the trial is finished or its search is no longer active: the job is then simply dropped.
  */
 export async function startTrial(db: Db, trialId: string, worker: string): Promise<TrialRun | null> {
-  const rows = await db.$queryRaw<TrialRun[]>`
-    UPDATE trials t SET status = 'running', attempts = t.attempts + 1, worker = ${worker}, started_at = now()
-    FROM searches s
-    WHERE t.id = ${trialId}::uuid AND s.id = t.search_id
-      AND t.status IN ('queued', 'running') AND s.status IN ('queued', 'running')
-    RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, s.space, s.evaluator,
-      s.objective_metric AS "objectiveMetric", s.objective_direction AS "objectiveDirection", s.seed`;
+  const { rows } = await db.pool.query<TrialRun>(
+    `UPDATE trials t SET status = 'running', attempts = t.attempts + 1, worker = $2, started_at = now()
+     FROM searches s
+     WHERE t.id = $1 AND s.id = t.search_id
+       AND t.status IN ('queued', 'running') AND s.status IN ('queued', 'running')
+     RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, s.space, s.evaluator,
+       s.objective_metric AS "objectiveMetric", s.objective_direction AS "objectiveDirection", s.seed`,
+    [trialId, worker],
+  );
   return rows[0] ?? null;
 }
 
@@ -39,11 +41,11 @@ export async function startTrial(db: Db, trialId: string, worker: string): Promi
  * search id when this call completed the trial, null when it was already finished (a duplicate delivery).
  */
 export async function completeTrial(db: Db, trialId: string, metrics: Prisma.InputJsonValue, objective: number): Promise<string | null> {
-  const rows = await db.$queryRaw<Array<{ searchId: string }>>`
-    WITH done AS (
-      UPDATE trials SET status = 'completed', metrics = ${JSON.stringify(metrics)}::jsonb, objective = ${objective},
+  const { rows } = await db.pool.query<{ searchId: string }>(
+    `WITH done AS (
+      UPDATE trials SET status = 'completed', metrics = $2::jsonb, objective = $3,
         error = NULL, finished_at = now(), finished_seq = nextval('trial_finish_order')
-      WHERE id = ${trialId}::uuid AND status IN ('queued', 'running')
+      WHERE id = $1 AND status IN ('queued', 'running')
       RETURNING id, search_id, arch_hash, objective
     ), board AS (
       INSERT INTO leaderboard_entries AS e (space, task, metric, arch_hash, score, objective, trial_id, search_id, updated_at)
@@ -56,29 +58,36 @@ export async function completeTrial(db: Db, trialId: string, metrics: Prisma.Inp
             search_id = EXCLUDED.search_id, updated_at = now()
         WHERE e.score < EXCLUDED.score
     )
-    SELECT search_id AS "searchId" FROM done`;
+    SELECT search_id AS "searchId" FROM done`,
+    [trialId, JSON.stringify(metrics), objective],
+  );
   return rows[0]?.searchId ?? null;
 }
 
 /** Ends an unfinished trial with a status other than completed (failed, pruned, cancelled). */
 export async function finishTrial(db: Db, trialId: string, status: Exclude<TrialStatus, "queued" | "running" | "completed">, error: string | null, metrics?: Prisma.InputJsonValue): Promise<string | null> {
-  const rows = await db.$queryRaw<Array<{ searchId: string }>>`
-    UPDATE trials SET status = ${status}::"TrialStatus", error = ${error}, finished_at = now(),
-      metrics = COALESCE(${metrics === undefined ? null : JSON.stringify(metrics)}::jsonb, metrics),
-      finished_seq = nextval('trial_finish_order')
-    WHERE id = ${trialId}::uuid AND status IN ('queued', 'running')
-    RETURNING search_id AS "searchId"`;
+  const { rows } = await db.pool.query<{ searchId: string }>(
+    `UPDATE trials SET status = $2::"TrialStatus", error = $3, finished_at = now(),
+       metrics = COALESCE($4::jsonb, metrics), finished_seq = nextval('trial_finish_order')
+     WHERE id = $1 AND status IN ('queued', 'running')
+     RETURNING search_id AS "searchId"`,
+    [trialId, status, error, metrics === undefined ? null : JSON.stringify(metrics)],
+  );
   return rows[0]?.searchId ?? null;
 }
 
 export async function trialStatus(db: Db, trialId: string): Promise<TrialStatus | null> {
-  const t = await db.trial.findUnique({ where: { id: trialId }, select: { status: true } });
-  return t?.status ?? null;
+  const { rows } = await db.pool.query<{ status: TrialStatus }>(`SELECT status FROM trials WHERE id = $1`, [trialId]);
+  return rows[0]?.status ?? null;
 }
 
 export async function addCurvePoints(db: Db, trialId: string, attempt: number, points: Array<{ step: number; values: Record<string, number> }>): Promise<void> {
   if (points.length === 0) return;
-  await db.curvePoint.createMany({ data: points.map((p) => ({ trialId, attempt, step: p.step, values: p.values })) });
+  await db.pool.query(
+    `INSERT INTO curve_points (trial_id, attempt, step, "values")
+     SELECT $1, $2, p.step, p.vals FROM unnest($3::int[], $4::jsonb[]) AS p(step, vals)`,
+    [trialId, attempt, points.map((p) => p.step), points.map((p) => JSON.stringify(p.values))],
+  );
 }
 
 export const TRIAL_LIST_FIELDS = {

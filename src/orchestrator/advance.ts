@@ -5,96 +5,136 @@
  * min(maxParallel − in flight, maxTrials − completed − in flight) new architectures, inserts them as queued
  * trials and stores the strategy's state. The caller enqueues the new trials after the commit; if it dies
  * before that, the reconciler finds the queued trials in PostgreSQL and enqueues them.
+ *
+ * This runs once per completed trial at the service's full rate, so it uses the pg pool directly (a handful of
+ * statements) rather than Prisma.
  */
 import { randomUUID } from "node:crypto";
+import type pg from "pg";
 import type { Db } from "../db/client.js";
-import type { Prisma, Search, TrialStatus } from "../db/generated/client.js";
+import type { SearchStatus, TrialStatus } from "../db/generated/client.js";
+import type { Architecture } from "../spaces/definition.js";
 import type { SpaceRegistry } from "../spaces/registry.js";
 import { createStrategy, type StrategyConfig } from "../strategies/registry.js";
 import type { JsonValue, TrialResult } from "../strategies/strategy.js";
-import type { Architecture } from "../spaces/definition.js";
 
 export interface AdvanceOutcome {
   /** Trials created by this advance, to enqueue. */
   created: string[];
-  status: Search["status"];
+  status: SearchStatus;
+}
+
+interface LockedSearch {
+  status: SearchStatus;
+  space: string;
+  strategy: StrategyConfig;
+  strategy_state: JsonValue | null;
+  seed: number;
+  objective_direction: "minimize" | "maximize";
+  max_trials: number;
+  max_parallel: number;
+  max_failures: number;
+  trials_created: number;
 }
 
 export async function advanceSearch(db: Db, spaces: SpaceRegistry, searchId: string): Promise<AdvanceOutcome> {
-  return db.$transaction(
-    async (tx) => {
-      const locked = await tx.$queryRaw<Search[]>`SELECT id FROM searches WHERE id = ${searchId}::uuid FOR UPDATE`;
-      if (locked.length === 0) return { created: [], status: "failed" as const };
-      const search = (await tx.search.findUnique({ where: { id: searchId } }))!;
-      if (search.status !== "queued" && search.status !== "running") return { created: [], status: search.status };
+  const client = await db.pool.connect();
+  try {
+    await client.query("BEGIN");
+    const outcome = await advanceLocked(client, spaces, searchId);
+    await client.query("COMMIT");
+    return outcome;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
 
-      const space = spaces.get(search.space);
-      if (!space) {
-        await tx.search.update({ where: { id: searchId }, data: { status: "failed", error: `search space '${search.space}' is no longer available`, finishedAt: new Date() } });
-        return { created: [], status: "failed" as const };
-      }
 
-      const untold = await tx.trial.findMany({
-        where: { searchId, told: false, status: { in: ["completed", "failed", "pruned"] } },
-        orderBy: { finishedSeq: "asc" },
-        select: { id: true, architecture: true, status: true, objective: true, metrics: true, parentId: true },
-      });
-      const counts = await tx.trial.groupBy({ by: ["status"], where: { searchId }, _count: { _all: true } });
-      const count = (s: TrialStatus) => counts.find((c) => c.status === s)?._count._all ?? 0;
-      const completed = count("completed") + count("pruned");
-      const inFlight = count("queued") + count("running");
-      const failed = count("failed");
-
-      const strategy = createStrategy(search.strategy as StrategyConfig, space, search.seed, search.strategyState as JsonValue | null);
-      const sign = search.objectiveDirection === "maximize" ? 1 : -1;
-      if (untold.length > 0) {
-        const results: TrialResult[] = untold.map((t) => ({
-          trialId: t.id,
-          architecture: t.architecture as Architecture,
-          status: t.status as TrialResult["status"],
-          objective: t.objective,
-          score: t.objective === null ? null : sign * t.objective,
-          metrics: (t.metrics ?? {}) as Record<string, unknown>,
-          parentId: t.parentId,
-        }));
-        await strategy.tell(results);
-        await tx.trial.updateMany({ where: { id: { in: untold.map((t) => t.id) } }, data: { told: true } });
-      }
-
-      const finish = async (status: "completed" | "failed", error: string | null) => {
-        await tx.trial.updateMany({ where: { searchId, status: { in: ["queued", "running"] } }, data: { status: "cancelled", finishedAt: new Date() } });
-        await tx.search.update({ where: { id: searchId }, data: { status, error, finishedAt: new Date(), strategyState: strategy.state() as Prisma.InputJsonValue } });
-        return { created: [], status };
-      };
-      if (completed >= search.maxTrials) return finish("completed", null);
-      if (failed > search.maxFailures) return finish("failed", `${failed} trials failed (more than budget.maxFailures = ${search.maxFailures}); see the trials' errors`);
-
-      const slots = Math.min(search.maxParallel - inFlight, search.maxTrials - completed - inFlight);
-      const proposals = slots > 0 ? await strategy.ask(slots) : [];
-      if (proposals.length === 0 && inFlight === 0) {
-        return finish("completed", completed === 0 ? "the strategy proposed no architecture" : `the strategy had no more architectures to propose after ${completed} trials`);
-      }
-
-      const created = proposals.map((p, i) => ({
-        id: randomUUID(),
-        searchId,
-        seq: search.trialsCreated + i,
-        architecture: space.canonical(p.architecture) as Prisma.InputJsonValue,
-        archHash: space.hash(p.architecture),
-        parentId: p.parentId ?? null,
-      }));
-      if (created.length > 0) await tx.trial.createMany({ data: created });
-      await tx.search.update({
-        where: { id: searchId },
-        data: {
-          status: "running",
-          startedAt: search.startedAt ?? new Date(),
-          trialsCreated: search.trialsCreated + created.length,
-          strategyState: strategy.state() as Prisma.InputJsonValue,
-        },
-      });
-      return { created: created.map((c) => c.id), status: "running" as const };
-    },
-    { timeout: 60_000, maxWait: 30_000 },
+async function advanceLocked(client: pg.PoolClient, spaces: SpaceRegistry, searchId: string): Promise<AdvanceOutcome> {
+  const { rows } = await client.query<LockedSearch>(
+    `SELECT status, space, strategy, strategy_state, seed, objective_direction, max_trials, max_parallel, max_failures, trials_created
+     FROM searches WHERE id = $1 FOR UPDATE`,
+    [searchId],
   );
+  const search = rows[0];
+  if (!search) return { created: [], status: "failed" };
+  if (search.status !== "queued" && search.status !== "running") return { created: [], status: search.status };
+
+  const end = async (status: "completed" | "failed", error: string | null, state: JsonValue | null) => {
+    await client.query(`UPDATE trials SET status = 'cancelled', finished_at = now() WHERE search_id = $1 AND status IN ('queued', 'running')`, [searchId]);
+    await client.query(
+      `UPDATE searches SET status = $2::"SearchStatus", error = $3, finished_at = now(), updated_at = now(), strategy_state = COALESCE($4::jsonb, strategy_state) WHERE id = $1`,
+      [searchId, status, error, state === null ? null : JSON.stringify(state)],
+    );
+    return { created: [], status };
+  };
+  const space = spaces.get(search.space);
+  if (!space) return end("failed", `search space '${search.space}' is no longer available`, null);
+
+  // Results are told in completion order.
+  const untold = (
+    await client.query<{ id: string; architecture: Architecture; status: TrialResult["status"]; objective: number | null; metrics: Record<string, unknown> | null; parent_id: string | null; finished_seq: string }>(
+      `UPDATE trials SET told = true
+       WHERE search_id = $1 AND told = false AND status IN ('completed', 'failed', 'pruned')
+       RETURNING id, architecture, status, objective, metrics, parent_id, finished_seq`,
+      [searchId],
+    )
+  ).rows.sort((a, b) => Number(BigInt(a.finished_seq) - BigInt(b.finished_seq)));
+  const counts = new Map(
+    (await client.query<{ status: TrialStatus; n: string }>(`SELECT status, count(*) AS n FROM trials WHERE search_id = $1 GROUP BY status`, [searchId])).rows.map((r) => [r.status, Number(r.n)]),
+  );
+  const count = (s: TrialStatus) => counts.get(s) ?? 0;
+  const completed = count("completed") + count("pruned");
+  const inFlight = count("queued") + count("running");
+  const failed = count("failed");
+
+  const strategy = createStrategy(search.strategy, space, search.seed, search.strategy_state);
+  if (untold.length > 0) {
+    const sign = search.objective_direction === "maximize" ? 1 : -1;
+    await strategy.tell(
+      untold.map((t) => ({
+        trialId: t.id,
+        architecture: t.architecture,
+        status: t.status,
+        objective: t.objective,
+        score: t.objective === null ? null : sign * t.objective,
+        metrics: t.metrics ?? {},
+        parentId: t.parent_id,
+      })),
+    );
+  }
+
+  if (completed >= search.max_trials) return end("completed", null, strategy.state());
+  if (failed > search.max_failures) return end("failed", `${failed} trials failed (more than budget.maxFailures = ${search.max_failures}); see the trials' errors`, strategy.state());
+
+  const slots = Math.min(search.max_parallel - inFlight, search.max_trials - completed - inFlight);
+  const proposals = slots > 0 ? await strategy.ask(slots) : [];
+  if (proposals.length === 0 && inFlight === 0) {
+    return end("completed", completed === 0 ? "the strategy proposed no architecture" : `the strategy had no more architectures to propose after ${completed} trials`, strategy.state());
+  }
+
+  const ids = proposals.map(() => randomUUID());
+  if (proposals.length > 0) {
+    await client.query(
+      `INSERT INTO trials (id, search_id, seq, architecture, arch_hash, parent_id)
+       SELECT t.id, $1, t.seq, t.arch, t.hash, t.parent FROM unnest($2::uuid[], $3::int[], $4::jsonb[], $5::text[], $6::uuid[]) AS t(id, seq, arch, hash, parent)`,
+      [
+        searchId,
+        ids,
+        proposals.map((_, i) => search.trials_created + i),
+        proposals.map((p) => JSON.stringify(space.canonical(p.architecture))),
+        proposals.map((p) => space.hash(p.architecture)),
+        proposals.map((p) => p.parentId ?? null),
+      ],
+    );
+  }
+  await client.query(
+    `UPDATE searches SET status = 'running', started_at = COALESCE(started_at, now()), updated_at = now(),
+       trials_created = trials_created + $2, strategy_state = $3::jsonb WHERE id = $1`,
+    [searchId, proposals.length, JSON.stringify(strategy.state())],
+  );
+  return { created: ids, status: "running" };
 }

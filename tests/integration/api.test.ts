@@ -2,21 +2,26 @@
  * The REST API in-process (app.inject) against the real PostgreSQL and Redis of this test run.
  */
 import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { advanceSearch } from "../../src/orchestrator/advance.js";
 import { completeTrial } from "../../src/db/trials.js";
+import { freshDatabase } from "../setup/env.js";
 import { NB201_SEARCH, openServices } from "../setup/services.js";
 
 let services: Awaited<ReturnType<typeof openServices>>;
 let app: FastifyInstance;
+let database: Awaited<ReturnType<typeof freshDatabase>>;
 
+// A database of its own: the leaderboard and listings here must not see other files' searches.
 beforeAll(async () => {
-  services = await openServices({ QUEUE_PREFIX: `${(await import("vitest")).inject("queuePrefix")}_api` });
+  database = await freshDatabase("api");
+  services = await openServices({ DATABASE_URL: database.url, QUEUE_PREFIX: `${inject("queuePrefix")}_api` });
   app = await services.app();
 });
 afterAll(async () => {
   await app.close();
   await services.close();
+  await database.drop();
 });
 
 const post = (body: unknown) => app.inject({ method: "POST", url: "/v1/searches", payload: body as object });
@@ -100,9 +105,9 @@ describe("reading searches and trials", () => {
     const seen: number[] = [];
     let cursor: string | null = null;
     do {
-      const res = await app.inject({ url: `/v1/searches/${searchId}/trials?status=completed&sort=objective&limit=7${cursor ? `&cursor=${cursor}` : ""}` });
+      const res: { statusCode: number; json: () => any } = await app.inject({ url: `/v1/searches/${searchId}/trials?status=completed&sort=objective&limit=7${cursor ? `&cursor=${cursor}` : ""}` });
       expect(res.statusCode).toBe(200);
-      const page = res.json();
+      const page: { items: Array<{ objective: number }>; nextCursor: string | null } = res.json();
       seen.push(...page.items.map((t: { objective: number }) => t.objective));
       cursor = page.nextCursor;
     } while (cursor);

@@ -98,6 +98,9 @@ CREATE TABLE "trial_artifacts" (
 CREATE INDEX "searches_created_at_id_idx" ON "searches"("created_at", "id");
 
 -- CreateIndex
+CREATE INDEX "searches_space_task_created_at_idx" ON "searches"("space", "task", "created_at");
+
+-- CreateIndex
 CREATE INDEX "trials_search_id_status_idx" ON "trials"("search_id", "status");
 
 -- CreateIndex

@@ -1,7 +1,7 @@
 /** /v1/leaderboard: best distinct architectures across all searches of a space and task. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { leaderboard, leaderboardMetrics } from "../../db/leaderboard.js";
+import { leaderboard } from "../../db/leaderboard.js";
 import { errorBodySchema } from "../errors.js";
 
 export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -16,7 +16,7 @@ export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
         querystring: z.strictObject({
           space: z.string().min(1),
           task: z.string().min(1).optional().describe("evaluator task, e.g. cifar10 (default: the task of the space's newest search)"),
-          metric: z.string().min(1).optional().describe("objective metric (default: the one most recently recorded)"),
+          metric: z.string().min(1).optional().describe("objective metric (default: the objective of the newest search of this space and task)"),
           limit: z.coerce.number().int().min(1).max(1000).default(20),
         }),
         response: {
@@ -32,8 +32,13 @@ export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { space, limit } = request.query;
-      const task = request.query.task ?? (await db.search.findFirst({ where: { space }, orderBy: { createdAt: "desc" }, select: { task: true } }))?.task ?? null;
-      const metric = request.query.metric ?? (task ? (await leaderboardMetrics(db, space, task))[0] : undefined) ?? null;
+      let { task = null, metric = null } = request.query;
+      if (!task || !metric) {
+        // Defaults come from the newest search of the space (and task): one index lookup.
+        const newest = await db.search.findFirst({ where: { space, ...(task ? { task } : {}) }, orderBy: { createdAt: "desc" }, select: { task: true, objectiveMetric: true } });
+        task ??= newest?.task ?? null;
+        metric ??= newest?.objectiveMetric ?? null;
+      }
       const rows = task && metric ? await leaderboard(db, { space, task, metric, limit }) : [];
       return { space, task, metric, rows };
     },

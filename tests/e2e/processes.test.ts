@@ -1,0 +1,72 @@
+/**
+ * The service's processes as an operator meets them: a bad setting or an unreachable dependency stops a process
+ * at start with one line saying what is wrong, and SIGTERM lets a trainer finish the trial in hand.
+ */
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
+import { createDb } from "../../src/db/client.js";
+import { createSearch } from "../../src/db/searches.js";
+import { advanceSearch } from "../../src/orchestrator/advance.js";
+import { Queues, createRedis } from "../../src/queue/queues.js";
+import { SpaceRegistry } from "../../src/spaces/registry.js";
+import { startService, testConfig, testEnv, waitFor } from "../setup/env.js";
+
+async function exitLine(name: "api" | "orchestrator" | "trainer", env: Record<string, string>) {
+  const p = startService(name, testEnv(env));
+  const code = await p.exited;
+  return { code, lines: p.output().trim().split("\n") };
+}
+
+describe("start-up failures", () => {
+  it("an invalid setting: exit 1 with one line naming it", async () => {
+    const { code, lines } = await exitLine("api", { PORT: "eighty" });
+    expect(code).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^api: invalid setting PORT: /);
+  });
+
+  it("Redis unreachable: exit 1 with one line", async () => {
+    const { code, lines } = await exitLine("trainer", { REDIS_URL: "redis://127.0.0.1:1" });
+    expect(code).toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^trainer: Redis unreachable at redis:\/\/127.0.0.1:1/)]);
+  });
+
+  it("PostgreSQL unreachable or not migrated: exit 1 with one line", async () => {
+    const down = await exitLine("orchestrator", { DATABASE_URL: "postgresql://root@127.0.0.1:1/nas" });
+    expect(down.code).toBe(1);
+    expect(down.lines).toEqual([expect.stringMatching(/^orchestrator: PostgreSQL unreachable at postgresql:\/\/root@127.0.0.1:1\/nas: /)]);
+    const empty = await exitLine("orchestrator", { DATABASE_URL: "postgresql://root@127.0.0.1:5432/postgres" });
+    expect(empty.code).toBe(1);
+    expect(empty.lines).toEqual(["orchestrator: PostgreSQL schema missing: run `npm run db:migrate`"]);
+  });
+});
+
+describe("SIGTERM", () => {
+  const config = testConfig({ QUEUE_PREFIX: `${inject("queuePrefix")}_term` });
+  const db = createDb(config.DATABASE_URL, 2);
+  const redis = createRedis(config.REDIS_URL);
+  const queues = new Queues(redis, config);
+  beforeAll(() => {});
+  afterAll(async () => {
+    await queues.close();
+    redis.disconnect();
+    await db.$disconnect();
+  });
+
+  it("a trainer finishes the trial in hand, takes no new one, and exits 0", async () => {
+    const spaces = SpaceRegistry.fromDirectory(config.SEARCH_SPACES_DIR);
+    const search = await createSearch(db, {
+      name: "drain", space: "nasbench201", task: "cifar10", strategy: { type: "random" }, evaluator: { type: "benchmark", dataset: "cifar10", latencyMs: 3000 },
+      objectiveMetric: "test_accuracy", objectiveDirection: "maximize", maxTrials: 10, maxParallel: 3, maxFailures: 10, seed: 1,
+    });
+    const { created } = await advanceSearch(db, spaces, search.id);
+    await queues.enqueueTrials(created);
+    const trainer = startService("trainer", testEnv({ QUEUE_PREFIX: config.QUEUE_PREFIX, TRAINER_CONCURRENCY: "1" }));
+    const running = await waitFor("a running trial", () => db.trial.findFirst({ where: { searchId: search.id, status: "running" } }), 60_000, 100);
+    trainer.child.kill("SIGTERM");
+    expect(await trainer.exited).toBe(0);
+    const after = await db.trial.findMany({ where: { searchId: search.id } });
+    expect(after.find((t) => t.id === running.id)?.status).toBe("completed");
+    expect(after.filter((t) => t.status === "completed")).toHaveLength(1);
+    expect(after.filter((t) => t.status === "queued")).toHaveLength(2);
+  });
+});
