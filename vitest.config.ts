@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
     globalSetup: ["tests/setup/global.ts"],
+    reporters: ["default", "./tests/setup/summary-reporter.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // 2 cores: files that spawn processes or train models must not all run at once.
