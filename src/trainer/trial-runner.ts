@@ -28,14 +28,8 @@ const POLL_MS = 2000;
 
 export class TrialRunner {
   private readonly evaluators = new Map<string, Evaluator>();
-  private shuttingDown = false;
 
   constructor(private readonly deps: TrialRunnerDeps) {}
-
-  /** Running trials stop at their next step (the job is retried elsewhere). */
-  stopAll(): void {
-    this.shuttingDown = true;
-  }
 
   private evaluator(def: EvaluatorDefinition): Evaluator {
     let e = this.evaluators.get(def.type);
@@ -92,7 +86,7 @@ export class TrialRunner {
         },
         {
           reportProgress: (p) => void pending.push(p),
-          shouldStop: () => stop || this.shuttingDown,
+          shouldStop: () => stop,
           log: (m) => this.deps.log(m, { trialId }),
         },
       );
@@ -110,10 +104,7 @@ export class TrialRunner {
     } catch (err) {
       clearInterval(poll);
       await flush().catch(() => {});
-      if (err instanceof TrialStopped) {
-        if (this.shuttingDown) throw err; // retried by another trainer
-        return "stopped";
-      }
+      if (err instanceof TrialStopped) return "stopped"; // cancelled (or pruned): its status says so already
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (err instanceof TrialError || lastAttempt) {

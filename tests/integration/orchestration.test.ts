@@ -106,6 +106,23 @@ describe("failures", () => {
   });
 });
 
+describe("cancellation", () => {
+  it("a running trial of a cancelled search stops between steps and stays cancelled", async () => {
+    const s = await search({ evaluator: { type: "benchmark", dataset: "cifar10", latencyMs: 20_000 }, maxParallel: 2 });
+    await services.queues.enqueueAdvance(s.id);
+    const running = await waitFor("a running trial", () => services.db.trial.findFirst({ where: { searchId: s.id, status: "running" } }), 30_000, 100);
+    const { cancelSearch } = await import("../../src/db/searches.js");
+    await cancelSearch(services.db, s.id);
+    const t0 = Date.now();
+    // The trainer notices within its poll interval (2 s) and its job ends well before the 20 s of "training".
+    await waitFor("the trial's job to end", async () => (await services.queues.trials.getJobState(running.id)) !== "active", 10_000, 100);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    const after = await services.db.trial.findUnique({ where: { id: running.id } });
+    expect(after?.status).toBe("cancelled");
+    expect(after?.metrics).toBeNull();
+  });
+});
+
 describe("reconciliation", () => {
   it("re-enqueues queued trials whose jobs were lost and re-advances active searches", async () => {
     const own = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_rec` });
