@@ -43,6 +43,7 @@ export const benchmarkEvaluator = defineEvaluator({
   config,
   metrics: ["test_accuracy"],
   task: (c) => c.dataset,
-  incompatibility: (space) => (space.family === "nasbench201" ? undefined : `the benchmark evaluator scores nasbench201 spaces only, not '${space.family}'`),
+  incompatibility: (space) =>
+    space.family === "nasbench201" ? undefined : { field: "type", message: `the benchmark evaluator scores nasbench201 spaces only, not the '${space.family}' family` },
   create: (appConfig) => new BenchmarkEvaluator(appConfig),
 });

@@ -70,8 +70,11 @@ export interface EvaluatorDefinition<Schema extends z.ZodObject = z.ZodObject> {
   metrics: readonly string[];
   /** The leaderboard groups trials by (space, task, metric): the task identity of a config, e.g. "cifar10". */
   task(config: z.infer<Schema>): string;
-  /** Why this evaluator cannot score architectures of `space` (undefined if it can). */
-  incompatibility(space: SearchSpace, config: z.infer<Schema>): string | undefined;
+  /**
+   * Why this evaluator cannot score architectures of `space` with this config (undefined if it can): the field of
+   * the evaluator config at fault (e.g. "task") and the problem. The API answers it as a 400 on `evaluator.<field>`.
+   */
+  incompatibility(space: SearchSpace, config: z.infer<Schema>): { field: string; message: string } | undefined;
   create(appConfig: Config): Evaluator<z.infer<Schema>>;
 }
 

@@ -36,7 +36,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       const { type, ...evaluatorOptions } = body.evaluator as { type: string } & Record<string, unknown>;
       const evaluator = evaluatorDefinition(type)!;
       const incompatible = evaluator.incompatibility(space, evaluatorOptions);
-      if (incompatible) throw badRequest("evaluator.type", incompatible);
+      if (incompatible) throw badRequest(`evaluator.${incompatible.field}`, incompatible.message);
       if (!evaluator.metrics.includes(body.objective.metric)) {
         throw badRequest("objective.metric", `the ${type} evaluator reports ${evaluator.metrics.join(", ")}, not '${body.objective.metric}'`);
       }
