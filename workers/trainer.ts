@@ -5,7 +5,8 @@
  * stalled-job check hands the trial to another trainer after JOB_LOCK_MS.
  */
 import { Worker } from "bullmq";
-import { Queues, TRIALS_QUEUE, createRedis, type TrialJob } from "../src/queue/queues.js";
+import { GPU_BACKENDS, initBackend } from "../src/models/backend.js";
+import { GPU_HEARTBEAT_S, GPU_TRIALS_QUEUE, Queues, TRIALS_QUEUE, createRedis, type TrialJob } from "../src/queue/queues.js";
 import { TrialRunner } from "../src/trainer/trial-runner.js";
 import { onShutdown, startProcess } from "./startup.js";
 
@@ -15,23 +16,34 @@ const connection = createRedis(config.REDIS_URL);
 const queues = new Queues(connection, config);
 const runner = new TrialRunner({ ...rt, queues, log: (msg, extra) => log.info(extra ?? {}, msg) });
 
-const worker = new Worker<TrialJob>(TRIALS_QUEUE, (job) => runner.process(job), {
-  connection: createRedis(config.REDIS_URL),
-  prefix: config.QUEUE_PREFIX,
-  concurrency: config.TRAINER_CONCURRENCY,
-  lockDuration: config.JOB_LOCK_MS,
-  stalledInterval: config.STALLED_INTERVAL_MS,
-  maxStalledCount: config.MAX_STALLED_COUNT,
+// The backend decides which queues this trainer serves: a GPU trainer also takes the GPU queue (supernet jobs).
+const backend = await initBackend(config.TFJS_BACKEND);
+const gpu = GPU_BACKENDS.includes(backend);
+
+const workers = [TRIALS_QUEUE, ...(gpu ? [GPU_TRIALS_QUEUE] : [])].map((queue) => {
+  const worker = new Worker<TrialJob>(queue, (job) => runner.process(job), {
+    connection: createRedis(config.REDIS_URL),
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.TRAINER_CONCURRENCY,
+    lockDuration: config.JOB_LOCK_MS,
+    stalledInterval: config.STALLED_INTERVAL_MS,
+    maxStalledCount: config.MAX_STALLED_COUNT,
+  });
+  worker.on("failed", (job, err) => {
+    log.warn({ trialId: job?.data.trialId, err: err.message }, "trial job failed");
+    runner.onJobFailed(job, err).catch((e) => log.error({ err: String(e) }, "could not record a failed job"));
+  });
+  worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+  return worker;
 });
-worker.on("failed", (job, err) => {
-  log.warn({ trialId: job?.data.trialId, err: err.message }, "trial job failed");
-  runner.onJobFailed(job, err).catch((e) => log.error({ err: String(e) }, "could not record a failed job"));
-});
-worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
-log.info({ worker: rt.workerName, concurrency: config.TRAINER_CONCURRENCY }, "trainer ready");
+const announce = () => queues.announceGpuTrainer(rt.workerName).catch((err) => log.warn({ err: String(err) }, "GPU heartbeat failed"));
+const heartbeat = gpu ? setInterval(announce, GPU_HEARTBEAT_S * 1000) : undefined;
+if (gpu) await announce();
+log.info({ worker: rt.workerName, concurrency: config.TRAINER_CONCURRENCY, backend, gpu }, "trainer ready");
 
 onShutdown(log, async () => {
-  await worker.close(); // waits for the jobs in hand
+  clearInterval(heartbeat);
+  await Promise.all(workers.map((w) => w.close())); // waits for the jobs in hand
   await runner.close();
   await queues.close();
   connection.disconnect();

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { evaluatorConfigSchema } from "../evaluators/registry.js";
+import { schedulerConfigSchema } from "../schedulers/registry.js";
 import { strategyConfigSchema } from "../strategies/registry.js";
 
 export const uuidParam = z.object({ id: z.string().uuid("must be a UUID") });
@@ -26,6 +27,9 @@ export const createSearchBody = z.strictObject({
   evaluator: evaluatorConfigSchema,
   objective: objectiveSchema,
   budget: budgetSchema,
+  scheduler: schedulerConfigSchema
+    .optional()
+    .describe("multi-fidelity scheduling: trials report at budgets minBudget·eta^k and the scheduler stops (prunes) the unpromising ones; budgets are training steps for the train evaluator"),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe("seeds the strategy and every trial (default 0)"),
 });
 export type CreateSearchBody = z.infer<typeof createSearchBody>;
@@ -39,6 +43,7 @@ export const trialSchema = z
     id: z.string(),
     searchId: z.string(),
     seq: z.number().int().describe("creation order within the search"),
+    kind: z.enum(["trial", "supernet"]).describe("trial: an architecture trained and scored; supernet: a DARTS supernet job, whose own loss is never an architecture's score"),
     status: trialStatus,
     architecture: json,
     archHash: z.string().describe("canonical hash: the same architecture has the same hash in every search"),
@@ -72,6 +77,7 @@ export const searchSchema = z
     evaluator: json,
     objective: z.object({ metric: z.string(), direction: z.enum(["minimize", "maximize"]) }),
     budget: z.object({ maxTrials: z.number().int(), maxParallel: z.number().int(), maxFailures: z.number().int() }),
+    scheduler: json.nullable(),
     seed: z.number().int(),
     error: z.string().nullable(),
     createdAt: z.string(),
@@ -85,6 +91,10 @@ export const searchDetailSchema = searchSchema
     trials: z.object({ total: z.number().int(), queued: z.number().int(), running: z.number().int(), completed: z.number().int(), failed: z.number().int(), pruned: z.number().int(), cancelled: z.number().int() }),
     best: z.object({ id: z.string(), architecture: json, archHash: z.string(), objective: z.number(), metrics: json }).nullable(),
     bestSoFar: z.array(z.number()).describe("best objective after each completed trial, in completion order"),
+    supernet: z
+      .object({ trialId: z.string(), status: trialStatus, alphas: z.record(z.string(), z.record(z.string(), z.number())).nullable(), alphasUrl: z.string() })
+      .nullable()
+      .describe("DARTS searches: the supernet job, its latest α (decision → candidate → weight) and where the α series is; its loss is not a score"),
   })
   .describe("SearchDetail");
 
@@ -92,3 +102,9 @@ export const pageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   cursor: z.string().uuid("must be a cursor returned by a previous page").optional(),
 });
+
+export const alphaSeriesSchema = z
+  .object({
+    items: z.array(z.object({ trialId: z.string(), attempt: z.number().int(), step: z.number().int(), alphas: z.record(z.string(), z.record(z.string(), z.number())) })),
+  })
+  .describe("AlphaSeries");

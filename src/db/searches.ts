@@ -19,6 +19,7 @@ export interface NewSearch {
   maxTrials: number;
   maxParallel: number;
   maxFailures: number;
+  scheduler?: Prisma.InputJsonValue;
   seed: number;
 }
 
@@ -44,8 +45,9 @@ export async function listSearches(db: Db, opts: { limit: number; cursor?: strin
 
 export type TrialCounts = Record<TrialStatus, number>;
 
+/** Counts of the search's trials by status (supernet jobs are not trials of the budget and are not counted). */
 export async function trialCounts(db: Db, searchId: string): Promise<TrialCounts> {
-  const groups = await db.trial.groupBy({ by: ["status"], where: { searchId }, _count: { _all: true } });
+  const groups = await db.trial.groupBy({ by: ["status"], where: { searchId, kind: "trial" }, _count: { _all: true } });
   const counts: TrialCounts = { queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, cancelled: 0 };
   for (const g of groups) counts[g.status] = g._count._all;
   return counts;

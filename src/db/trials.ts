@@ -17,6 +17,11 @@ export interface TrialRun {
   objectiveMetric: string;
   objectiveDirection: "minimize" | "maximize";
   seed: number;
+  /** The search's multi-fidelity scheduler config, if any. */
+  scheduler: Prisma.JsonValue | null;
+  kind: "trial" | "supernet";
+  /** The search's strategy config (a supernet job reads its options). */
+  strategy: Prisma.JsonValue;
 }
 
 /**
@@ -30,7 +35,8 @@ export async function startTrial(db: Db, trialId: string, worker: string): Promi
      WHERE t.id = $1 AND s.id = t.search_id
        AND t.status IN ('queued', 'running') AND s.status IN ('queued', 'running')
      RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, s.space, s.evaluator,
-       s.objective_metric AS "objectiveMetric", s.objective_direction AS "objectiveDirection", s.seed`,
+       s.objective_metric AS "objectiveMetric", s.objective_direction AS "objectiveDirection", s.seed, s.scheduler,
+       t.kind, s.strategy`,
     [trialId, worker],
   );
   return rows[0] ?? null;
@@ -45,7 +51,7 @@ export async function completeTrial(db: Db, trialId: string, metrics: Prisma.Inp
     `WITH done AS (
       UPDATE trials SET status = 'completed', metrics = $2::jsonb, objective = $3,
         error = NULL, finished_at = now(), finished_seq = nextval('trial_finish_order')
-      WHERE id = $1 AND status IN ('queued', 'running')
+      WHERE id = $1 AND kind = 'trial' AND status IN ('queued', 'running')
       RETURNING id, search_id, arch_hash, objective
     ), board AS (
       INSERT INTO leaderboard_entries AS e (space, task, metric, arch_hash, score, objective, trial_id, search_id, updated_at)
@@ -64,14 +70,47 @@ export async function completeTrial(db: Db, trialId: string, metrics: Prisma.Inp
   return rows[0]?.searchId ?? null;
 }
 
-/** Ends an unfinished trial with a status other than completed (failed, pruned, cancelled). */
-export async function finishTrial(db: Db, trialId: string, status: Exclude<TrialStatus, "queued" | "running" | "completed">, error: string | null, metrics?: Prisma.InputJsonValue): Promise<string | null> {
+/**
+ * Completes a job that is not a scored trial (a supernet training): its metrics feed the strategy; it has no
+ * objective and never reaches the leaderboard. Returns the search id, or null if it was already finished.
+ */
+export async function completeJob(db: Db, trialId: string, metrics: Prisma.InputJsonValue): Promise<string | null> {
+  const { rows } = await db.pool.query<{ searchId: string }>(
+    `UPDATE trials SET status = 'completed', metrics = $2::jsonb, error = NULL, finished_at = now(), finished_seq = nextval('trial_finish_order')
+     WHERE id = $1 AND kind <> 'trial' AND status IN ('queued', 'running')
+     RETURNING search_id AS "searchId"`,
+    [trialId, JSON.stringify(metrics)],
+  );
+  return rows[0]?.searchId ?? null;
+}
+
+export async function addAlphaSnapshot(db: Db, trialId: string, attempt: number, step: number, alphas: Record<string, Record<string, number>>): Promise<void> {
+  await db.pool.query(`INSERT INTO alpha_snapshots (trial_id, attempt, step, alphas) VALUES ($1, $2, $3, $4::jsonb)`, [trialId, attempt, step, JSON.stringify(alphas)]);
+}
+
+/** The α series of a search's supernet jobs (latest attempt of each), in step order. */
+export async function alphaSeries(db: Db, searchId: string) {
+  const { rows } = await db.pool.query<{ trialId: string; attempt: number; step: number; alphas: Record<string, Record<string, number>> }>(
+    `SELECT a.trial_id AS "trialId", a.attempt, a.step, a.alphas
+     FROM alpha_snapshots a JOIN trials t ON t.id = a.trial_id
+     WHERE t.search_id = $1 AND a.attempt = t.attempts
+     ORDER BY t.seq, a.step, a.id`,
+    [searchId],
+  );
+  return rows;
+}
+
+/**
+ * Ends an unfinished trial with a status other than completed (failed, pruned, cancelled). A pruned trial keeps the
+ * metrics and objective it reached, for its strategy; only completed trials reach the leaderboard.
+ */
+export async function finishTrial(db: Db, trialId: string, status: Exclude<TrialStatus, "queued" | "running" | "completed">, error: string | null, result?: { metrics: Prisma.InputJsonValue; objective: number }): Promise<string | null> {
   const { rows } = await db.pool.query<{ searchId: string }>(
     `UPDATE trials SET status = $2::"TrialStatus", error = $3, finished_at = now(),
-       metrics = COALESCE($4::jsonb, metrics), finished_seq = nextval('trial_finish_order')
+       metrics = COALESCE($4::jsonb, metrics), objective = COALESCE($5, objective), finished_seq = nextval('trial_finish_order')
      WHERE id = $1 AND status IN ('queued', 'running')
      RETURNING search_id AS "searchId"`,
-    [trialId, status, error, metrics === undefined ? null : JSON.stringify(metrics)],
+    [trialId, status, error, result ? JSON.stringify(result.metrics) : null, result?.objective ?? null],
   );
   return rows[0]?.searchId ?? null;
 }
@@ -91,7 +130,7 @@ export async function addCurvePoints(db: Db, trialId: string, attempt: number, p
 }
 
 export const TRIAL_LIST_FIELDS = {
-  id: true, searchId: true, seq: true, architecture: true, archHash: true, status: true, attempts: true, error: true,
+  id: true, searchId: true, seq: true, kind: true, architecture: true, archHash: true, status: true, attempts: true, error: true,
   metrics: true, objective: true, worker: true, parentId: true, queuedAt: true, startedAt: true, finishedAt: true,
 } satisfies Prisma.TrialSelect;
 

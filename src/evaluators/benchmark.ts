@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import { defineEvaluator, TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type Evaluator } from "./evaluator.js";
 import { NasBench201Table } from "./nasbench201-table.js";
+import { curveOffset, simulatedObservation } from "./simulated-curve.js";
 
 const config = z.object({
   dataset: z.enum(["cifar10"]).default("cifar10").describe("benchmark table to look up; cifar10 reads NASBENCH201_CSV"),
@@ -17,6 +18,11 @@ const config = z.object({
     .max(600_000)
     .default(0)
     .describe("simulated training time per trial in ms (default 0): lets a pipeline be exercised with trials that take time, as real ones do"),
+  curveNoise: z
+    .number()
+    .min(0)
+    .default(2)
+    .describe("under a multi-fidelity scheduler: spread σ0 of the simulated learning curve at the smallest budget, in accuracy points (default 2; see src/evaluators/simulated-curve.ts)"),
 });
 
 class BenchmarkEvaluator implements Evaluator<z.infer<typeof config>> {
@@ -26,14 +32,30 @@ class BenchmarkEvaluator implements Evaluator<z.infer<typeof config>> {
 
   async evaluate(request: EvaluationRequest<z.infer<typeof config>>, ctx: EvaluationContext) {
     this.table ??= NasBench201Table.fromFile(this.appConfig.NASBENCH201_CSV);
-    // Simulated training, in small steps so that a cancel or a shutdown is honoured as it would be mid-training.
-    for (let waited = 0; waited < request.config.latencyMs; waited += 50) {
-      if (ctx.shouldStop()) throw new TrialStopped("stopped");
-      await new Promise((r) => setTimeout(r, Math.min(50, request.config.latencyMs - waited)));
-    }
     const value = this.table.lookup(request.architecture);
     if (value === undefined) throw new TrialError(`architecture not in the NAS-Bench-201 table`);
+    const { latencyMs, curveNoise } = request.config;
+    const budgets = request.budgets ?? [1];
+    const maxBudget = budgets.at(-1)!;
+    const model = { minBudget: budgets[0]!, maxBudget, noise: curveNoise };
+    const offset = curveOffset(request.space.hash(request.architecture), request.seed);
+    let spent = 0;
+    for (const budget of budgets) {
+      await simulateTraining((latencyMs * (budget - spent)) / maxBudget, ctx);
+      spent = budget;
+      // The table has only the final score: below the full budget the curve is simulated (simulated-curve.ts).
+      if (request.budgets) await ctx.reportProgress({ step: budget, values: { test_accuracy: simulatedObservation(value, budget, model, offset) } });
+      if (ctx.shouldStop()) throw new TrialStopped(`stopped at budget ${budget}`);
+    }
     return { metrics: { test_accuracy: value } };
+  }
+}
+
+/** Simulated training time, in small steps so that a cancel or a pruning is honoured as it would be mid-training. */
+async function simulateTraining(ms: number, ctx: EvaluationContext): Promise<void> {
+  for (let waited = 0; waited < ms; waited += 50) {
+    if (ctx.shouldStop()) throw new TrialStopped("stopped");
+    await new Promise((r) => setTimeout(r, Math.min(50, ms - waited)));
   }
 }
 
@@ -44,6 +66,6 @@ export const benchmarkEvaluator = defineEvaluator({
   metrics: ["test_accuracy"],
   task: (c) => c.dataset,
   incompatibility: (space) =>
-    space.family === "nasbench201" ? undefined : { field: "type", message: `the benchmark evaluator scores nasbench201 spaces only, not the '${space.family}' family` },
+    space.family === "nasbench201" ? undefined : { field: "evaluator.type", message: `the benchmark evaluator scores nasbench201 spaces only, not the '${space.family}' family` },
   create: (appConfig) => new BenchmarkEvaluator(appConfig),
 });

@@ -27,6 +27,14 @@ export interface EvaluationRequest<Config = unknown> {
   objective: { metric: string; direction: "minimize" | "maximize" };
   /** Seed for everything random in this trial (initialisation, batches), derived from the search seed and the trial. */
   seed: number;
+  /**
+   * Set when a multi-fidelity scheduler runs the search: the budgets (training steps for `train`) at which the
+   * evaluator must report a curve point carrying the objective, ascending; the last one is the trial's full
+   * budget and replaces the config's. The point's `values` hold the objective metric under its own name, or, where
+   * the objective is measured on test data, a validation estimate of it under the key `objective` (pruning never
+   * looks at test data). A pruned trial is asked to stop (`shouldStop`) after such a report.
+   */
+  budgets?: readonly number[];
 }
 
 export interface ProgressPoint {
@@ -71,10 +79,10 @@ export interface EvaluatorDefinition<Schema extends z.ZodObject = z.ZodObject> {
   /** The leaderboard groups trials by (space, task, metric): the task identity of a config, e.g. "cifar10". */
   task(config: z.infer<Schema>): string;
   /**
-   * Why this evaluator cannot score architectures of `space` with this config (undefined if it can): the field of
-   * the evaluator config at fault (e.g. "task") and the problem. The API answers it as a 400 on `evaluator.<field>`.
+   * Why this evaluator cannot score architectures of `space` with this config and objective (undefined if it can):
+   * the request field at fault (e.g. "evaluator.task", "objective.metric") and the problem, answered as a 400.
    */
-  incompatibility(space: SearchSpace, config: z.infer<Schema>): { field: string; message: string } | undefined;
+  incompatibility(space: SearchSpace, config: z.infer<Schema>, objective: { metric: string; direction: "minimize" | "maximize" }): { field: string; message: string } | undefined;
   create(appConfig: Config): Evaluator<z.infer<Schema>>;
 }
 

@@ -4,9 +4,10 @@
  */
 import { z } from "zod";
 import { benchmarkEvaluator } from "./benchmark.js";
+import { trainEvaluator } from "./train.js";
 import type { EvaluatorDefinition } from "./evaluator.js";
 
-export const EVALUATORS = [benchmarkEvaluator] as const satisfies readonly EvaluatorDefinition[];
+export const EVALUATORS = [benchmarkEvaluator, trainEvaluator] as const satisfies readonly EvaluatorDefinition[];
 
 export const evaluatorConfigSchema = z.discriminatedUnion(
   "type",

@@ -1,12 +1,17 @@
 /**
  * Chooses the tfjs backend at start: the fastest that loads, in the order tfjs-node-gpu, tfjs-node, wasm, cpu,
  * or the one forced by TFJS_BACKEND. tfjs-node(-gpu) are optional (their install downloads libtensorflow, which
- * cannot happen everywhere), so they are imported dynamically and skipped when absent.
+ * cannot happen everywhere), so they are imported dynamically and skipped when absent. On wasm, faster matMul
+ * routing is registered first (wasm-kernels.ts). The wasm heap never shrinks (cap ~4 GiB): recycle trainer processes.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { registerAllGradients } from "./tfjs-gradients.js";
+import { registerWasmKernels } from "./wasm-kernels.js";
 
 export const BACKEND_PREFERENCE = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_PREFERENCE)[number];
+/** Backends that run on a GPU: trainers on them take the GPU queue's jobs too. */
+export const GPU_BACKENDS: readonly BackendName[] = ["tensorflow-gpu"];
 
 let chosen: Promise<BackendName> | undefined;
 
@@ -22,6 +27,8 @@ async function tryBackend(name: BackendName): Promise<boolean> {
         return await tf.setBackend("tensorflow");
       case "wasm":
         await import("@tensorflow/tfjs-backend-wasm");
+        // Route slow matMul cases to XNNPACK before the backend initialises (see wasm-kernels.ts).
+        registerWasmKernels();
         return await tf.setBackend("wasm");
       case "cpu":
         await import("@tensorflow/tfjs-backend-cpu");
@@ -38,10 +45,13 @@ async function tryBackend(name: BackendName): Promise<boolean> {
  */
 export function initBackend(force: BackendName | undefined = process.env.TFJS_BACKEND as BackendName | undefined): Promise<BackendName> {
   chosen ??= (async () => {
-    const order = force ? [force] : BACKEND_PREFERENCE;
+    const order = force ? [force] : BACKEND_PREFERENCE; // an empty TFJS_BACKEND counts as unset
     for (const name of order) {
       if (await tryBackend(name)) {
         await tf.ready();
+        // tfjs-node brings gradient functions; the Node bundle of tfjs-core does not (see tfjs-gradients.ts).
+        await registerAllGradients();
+        console.error(`tfjs backend: ${name}`);
         return name;
       }
     }

@@ -16,11 +16,11 @@ import type { SearchStatus, TrialStatus } from "../db/generated/client.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SpaceRegistry } from "../spaces/registry.js";
 import { createStrategy, type StrategyConfig } from "../strategies/registry.js";
-import type { JsonValue, TrialResult } from "../strategies/strategy.js";
+import type { JsonValue, ProposalKind, TrialResult } from "../strategies/strategy.js";
 
 export interface AdvanceOutcome {
-  /** Trials created by this advance, to enqueue. */
-  created: string[];
+  /** Trials (and jobs) created by this advance, to enqueue. */
+  created: Array<{ id: string; kind: ProposalKind }>;
   status: SearchStatus;
 }
 
@@ -76,20 +76,21 @@ async function advanceLocked(client: pg.PoolClient, spaces: SpaceRegistry, searc
 
   // Results are told in completion order.
   const untold = (
-    await client.query<{ id: string; architecture: Architecture; status: TrialResult["status"]; objective: number | null; metrics: Record<string, unknown> | null; parent_id: string | null; finished_seq: string }>(
+    await client.query<{ id: string; kind: ProposalKind; architecture: Architecture; status: TrialResult["status"]; objective: number | null; metrics: Record<string, unknown> | null; parent_id: string | null; finished_seq: string }>(
       `UPDATE trials SET told = true
        WHERE search_id = $1 AND told = false AND status IN ('completed', 'failed', 'pruned')
-       RETURNING id, architecture, status, objective, metrics, parent_id, finished_seq`,
+       RETURNING id, kind, architecture, status, objective, metrics, parent_id, finished_seq`,
       [searchId],
     )
   ).rows.sort((a, b) => Number(BigInt(a.finished_seq) - BigInt(b.finished_seq)));
-  const counts = new Map(
-    (await client.query<{ status: TrialStatus; n: string }>(`SELECT status, count(*) AS n FROM trials WHERE search_id = $1 GROUP BY status`, [searchId])).rows.map((r) => [r.status, Number(r.n)]),
-  );
-  const count = (s: TrialStatus) => counts.get(s) ?? 0;
-  const completed = count("completed") + count("pruned");
-  const inFlight = count("queued") + count("running");
-  const failed = count("failed");
+  const counts = (await client.query<{ kind: ProposalKind; status: TrialStatus; n: string }>(`SELECT kind, status, count(*) AS n FROM trials WHERE search_id = $1 GROUP BY kind, status`, [searchId])).rows;
+  const count = (statuses: TrialStatus[], kind?: ProposalKind) =>
+    counts.filter((c) => statuses.includes(c.status) && (kind === undefined || c.kind === kind)).reduce((n, c) => n + Number(c.n), 0);
+  // Only trials count toward the budget; a supernet job occupies a worker but is not a trial.
+  const completed = count(["completed", "pruned"], "trial");
+  const inFlight = count(["queued", "running"]);
+  const inFlightTrials = count(["queued", "running"], "trial");
+  const failed = count(["failed"]);
 
   const strategy = createStrategy(search.strategy, space, search.seed, search.strategy_state);
   if (untold.length > 0) {
@@ -97,6 +98,7 @@ async function advanceLocked(client: pg.PoolClient, spaces: SpaceRegistry, searc
     await strategy.tell(
       untold.map((t) => ({
         trialId: t.id,
+        ...(t.kind !== "trial" ? { kind: t.kind } : {}),
         architecture: t.architecture,
         status: t.status,
         objective: t.objective,
@@ -110,23 +112,27 @@ async function advanceLocked(client: pg.PoolClient, spaces: SpaceRegistry, searc
   if (completed >= search.max_trials) return end("completed", null, strategy.state());
   if (failed > search.max_failures) return end("failed", `${failed} trials failed (more than budget.maxFailures = ${search.max_failures}); see the trials' errors`, strategy.state());
 
-  const slots = Math.min(search.max_parallel - inFlight, search.max_trials - completed - inFlight);
+  const slots = Math.min(search.max_parallel - inFlight, search.max_trials - completed - inFlightTrials);
   const proposals = slots > 0 ? await strategy.ask(slots) : [];
   if (proposals.length === 0 && inFlight === 0) {
-    return end("completed", completed === 0 ? "the strategy proposed no architecture" : `the strategy had no more architectures to propose after ${completed} trials`, strategy.state());
+    if (completed === 0) return end("failed", `the strategy proposed no architecture to train${failed ? " (see the failed trials)" : ""}`, strategy.state());
+    return end("completed", `the strategy had no more architectures to propose after ${completed} trials`, strategy.state());
   }
 
   const ids = proposals.map(() => randomUUID());
   if (proposals.length > 0) {
     await client.query(
-      `INSERT INTO trials (id, search_id, seq, architecture, arch_hash, parent_id)
-       SELECT t.id, $1, t.seq, t.arch, t.hash, t.parent FROM unnest($2::uuid[], $3::int[], $4::jsonb[], $5::text[], $6::uuid[]) AS t(id, seq, arch, hash, parent)`,
+      `INSERT INTO trials (id, search_id, seq, kind, architecture, arch_hash, parent_id)
+       SELECT t.id, $1, t.seq, t.kind, t.arch, t.hash, t.parent
+       FROM unnest($2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::text[], $7::uuid[]) AS t(id, seq, kind, arch, hash, parent)`,
       [
         searchId,
         ids,
         proposals.map((_, i) => search.trials_created + i),
-        proposals.map((p) => JSON.stringify(space.canonical(p.architecture))),
-        proposals.map((p) => space.hash(p.architecture)),
+        proposals.map((p) => p.kind ?? "trial"),
+        // A supernet job's architecture is a partial one (the decisions it does not relax): stored as given.
+        proposals.map((p) => JSON.stringify(p.kind === "supernet" ? p.architecture : space.canonical(p.architecture))),
+        proposals.map((p) => (p.kind === "supernet" ? "supernet" : space.hash(p.architecture))),
         proposals.map((p) => p.parentId ?? null),
       ],
     );
@@ -136,5 +142,5 @@ async function advanceLocked(client: pg.PoolClient, spaces: SpaceRegistry, searc
        trials_created = trials_created + $2, strategy_state = $3::jsonb WHERE id = $1`,
     [searchId, proposals.length, JSON.stringify(strategy.state())],
   );
-  return { created: ids, status: "running" };
+  return { created: ids.map((id, i) => ({ id, kind: proposals[i]!.kind ?? "trial" })), status: "running" };
 }

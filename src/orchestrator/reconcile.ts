@@ -18,16 +18,16 @@ export async function reconcile(db: Db, queues: Queues): Promise<ReconcileReport
   const searches = await db.search.findMany({ where: { status: { in: ["queued", "running"] } }, select: { id: true } });
   const trials = await db.trial.findMany({
     where: { status: { in: ["queued", "running"] }, search: { status: { in: ["queued", "running"] } } },
-    select: { id: true },
+    select: { id: true, kind: true },
   });
   let requeued = 0;
   let failed = 0;
-  const lost: string[] = [];
+  const lost: Array<{ id: string; kind: string }> = [];
   for (const t of trials) {
-    const state = await queues.trials.getJobState(t.id);
-    if (state === "unknown") lost.push(t.id);
+    const state = await queues.trialJobState(t.id);
+    if (state === "unknown") lost.push(t);
     else if (state === "failed") {
-      const job = await queues.trials.getJob(t.id);
+      const job = await queues.trialJob(t.id);
       if (await finishTrial(db, t.id, "failed", job?.failedReason ?? "job failed")) failed++;
     }
   }

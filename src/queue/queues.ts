@@ -6,14 +6,19 @@
  *                          Deduplicated per search (at most one waiting and one active), so advances of one
  *                          search never run in parallel and a completion during an advance is never lost.
  *   trials   {trialId}   → trainer: evaluate one trial. The job id is the trial id, so a trial is queued once.
+ *   trials-gpu {trialId} → GPU trainers only (they take `trials` too): one-shot supernet jobs go here while a GPU
+ *                          trainer has announced itself (a heartbeat key), and to `trials` otherwise.
  */
-import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Queue, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config.js";
 
 export const ADVANCE_QUEUE = "advance";
 export const TRIALS_QUEUE = "trials";
+export const GPU_TRIALS_QUEUE = "trials-gpu";
+/** A GPU trainer refreshes its heartbeat key this often; the key lives three times as long. */
+export const GPU_HEARTBEAT_S = 20;
 
 export const advanceJobSchema = z.object({ searchId: z.string().uuid() });
 export const trialJobSchema = z.object({ trialId: z.string().uuid() });
@@ -42,11 +47,37 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
 export class Queues {
   readonly advance: Queue<AdvanceJob>;
   readonly trials: Queue<TrialJob>;
+  readonly gpuTrials: Queue<TrialJob>;
 
-  constructor(readonly connection: ConnectionOptions, readonly config: Pick<Config, "QUEUE_PREFIX" | "TRIAL_ATTEMPTS">) {
+  constructor(readonly connection: Redis, readonly config: Pick<Config, "QUEUE_PREFIX" | "TRIAL_ATTEMPTS">) {
     const prefix = config.QUEUE_PREFIX;
     this.advance = new Queue(ADVANCE_QUEUE, { connection, prefix });
     this.trials = new Queue(TRIALS_QUEUE, { connection, prefix });
+    this.gpuTrials = new Queue(GPU_TRIALS_QUEUE, { connection, prefix });
+  }
+
+  private gpuKey(worker = "*"): string {
+    return `${this.config.QUEUE_PREFIX}:gpu-trainers:${worker}`;
+  }
+
+  /** A trainer with a GPU backend announces itself (call every GPU_HEARTBEAT_S seconds). */
+  async announceGpuTrainer(worker: string): Promise<void> {
+    await this.connection.set(this.gpuKey(worker), "1", "EX", GPU_HEARTBEAT_S * 3);
+  }
+
+  async gpuTrainerPresent(): Promise<boolean> {
+    const [, keys] = await this.connection.scan("0", "MATCH", this.gpuKey(), "COUNT", 1000);
+    return keys.length > 0;
+  }
+
+  /** The state of a trial's job in whichever trials queue holds it ("unknown" if none). */
+  async trialJobState(trialId: string): Promise<string> {
+    const state = await this.trials.getJobState(trialId);
+    return state !== "unknown" ? state : this.gpuTrials.getJobState(trialId);
+  }
+
+  async trialJob(trialId: string) {
+    return (await this.trials.getJob(trialId)) ?? (await this.gpuTrials.getJob(trialId));
   }
 
   /** Asks the orchestrator to advance a search (coalesced with any advance already waiting). */
@@ -68,12 +99,18 @@ export class Queues {
     };
   }
 
-  async enqueueTrials(trialIds: readonly string[]): Promise<void> {
-    if (trialIds.length === 0) return;
-    await this.trials.addBulk(trialIds.map((trialId) => ({ name: "trial", data: { trialId }, opts: this.trialJobOptions(trialId) })));
+  /** Enqueues trials; a supernet job goes to the GPU queue when a GPU trainer is there to take it. */
+  async enqueueTrials(trials: ReadonlyArray<{ id: string; kind?: string }>): Promise<void> {
+    if (trials.length === 0) return;
+    const gpu = trials.some((t) => t.kind === "supernet") && (await this.gpuTrainerPresent());
+    const job = (t: { id: string }) => ({ name: "trial", data: { trialId: t.id }, opts: this.trialJobOptions(t.id) });
+    const toGpu = gpu ? trials.filter((t) => t.kind === "supernet") : [];
+    const toAny = trials.filter((t) => !toGpu.includes(t));
+    if (toAny.length) await this.trials.addBulk(toAny.map(job));
+    if (toGpu.length) await this.gpuTrials.addBulk(toGpu.map(job));
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.advance.close(), this.trials.close()]);
+    await Promise.all([this.advance.close(), this.trials.close(), this.gpuTrials.close()]);
   }
 }

@@ -4,10 +4,15 @@
  */
 import { z } from "zod";
 import type { SearchSpace } from "../spaces/space.js";
+import { dartsStrategy } from "./darts.js";
+import { evolutionStrategy } from "./evolution.js";
+import { localSearchStrategy } from "./local-search.js";
+import { predictorStrategy } from "./predictor.js";
 import { randomStrategy } from "./random.js";
+import { reinforceStrategy } from "./reinforce.js";
 import type { JsonValue, Strategy, StrategyDefinition } from "./strategy.js";
 
-export const STRATEGIES = [randomStrategy] as const satisfies readonly StrategyDefinition[];
+export const STRATEGIES = [randomStrategy, evolutionStrategy, reinforceStrategy, localSearchStrategy, predictorStrategy, dartsStrategy] as const satisfies readonly StrategyDefinition[];
 
 export type StrategyType = (typeof STRATEGIES)[number]["type"];
 

@@ -19,6 +19,8 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** What a strategy learns about one finished trial. Results arrive in completion order, which is any order. */
 export interface TrialResult {
   trialId: string;
+  /** "supernet" for a one-shot job the strategy asked for (see Proposal.kind); absent for ordinary trials. */
+  kind?: ProposalKind;
   architecture: Architecture;
   status: "completed" | "failed" | "pruned";
   /** The objective metric as measured; null when the trial produced none (failed). */
@@ -30,10 +32,19 @@ export interface TrialResult {
   parentId: string | null;
 }
 
+/**
+ * "trial" (default): an architecture to train and score; it counts toward the search's budget.
+ * "supernet": a one-shot job (DARTS' supernet training) run by a trainer; `architecture` holds the decisions it does
+ * not relax. Its result comes back through `tell` like a trial's, with what it found in `metrics`; it is not a
+ * trial of the budget and never reaches the leaderboard.
+ */
+export type ProposalKind = "trial" | "supernet";
+
 /** A candidate to train. `parentId` records lineage (the trial it was mutated from), if any. */
 export interface Proposal {
   architecture: Architecture;
   parentId?: string | null;
+  kind?: ProposalKind;
 }
 
 export interface Strategy {

@@ -24,6 +24,12 @@ afterAll(async () => {
   await database.drop();
 });
 
+const LM_SEARCH = {
+  name: "lm", space: "transformer-lm", strategy: { type: "random" },
+  evaluator: { type: "train", task: "charlm-moby-dick", budget: { steps: 30 }, batchSize: 8, contextLength: 32 },
+  objective: { metric: "val_bpc", direction: "minimize" }, budget: { maxTrials: 4, maxParallel: 2 }, seed: 3,
+};
+
 const post = (body: unknown) => app.inject({ method: "POST", url: "/v1/searches", payload: body as object });
 
 describe("POST /v1/searches", () => {
@@ -48,6 +54,11 @@ describe("POST /v1/searches", () => {
     ["bad strategy option", { ...NB201_SEARCH, strategy: { type: "random", maxTriesPerProposal: 0 } }, 400, "strategy.maxTriesPerProposal"],
     ["metric the evaluator does not report", { ...NB201_SEARCH, objective: { metric: "val_bpc", direction: "minimize" } }, 400, "objective.metric"],
     ["bad direction", { ...NB201_SEARCH, objective: { metric: "test_accuracy", direction: "up" } }, 400, "objective.direction"],
+    ["an evaluator that cannot score the space", { ...NB201_SEARCH, evaluator: { type: "train", task: "charlm-moby-dick" }, objective: { metric: "val_bpc", direction: "minimize" } }, 400, "evaluator.type"],
+    ["a task of another family", { ...LM_SEARCH, evaluator: { type: "train", task: "8gaussians" } }, 400, "evaluator.task"],
+    ["a metric the task does not report", { ...LM_SEARCH, objective: { metric: "gap_nats", direction: "minimize" } }, 400, "objective.metric"],
+    ["a bad training option", { ...LM_SEARCH, evaluator: { type: "train", task: "charlm-moby-dick", batchSize: 0 } }, 400, "evaluator.batchSize"],
+    ["an option of another family", { ...LM_SEARCH, evaluator: { type: "train", task: "charlm-moby-dick", resolution: 14 } }, 400, "evaluator"],
   ];
   for (const [what, body, status, field] of cases) {
     it(`rejects ${what} with ${status} naming ${field}`, async () => {
@@ -59,6 +70,15 @@ describe("POST /v1/searches", () => {
       expect(res.body).not.toMatch(/at .*\.ts:\d+/); // no stack trace
     });
   }
+
+  it("accepts the training requests of the Transformer and flow issues, keying the leaderboard by task and budget", async () => {
+    const lm = await post(LM_SEARCH);
+    expect(lm.statusCode, lm.body).toBe(201);
+    expect(lm.json().task).toBe("charlm-moby-dick@30steps");
+    const flow = await post({ name: "flow-smoke", space: "flow-2d", strategy: { type: "random" }, evaluator: { type: "train", task: "8gaussians", budget: { steps: 200 } }, objective: { metric: "gap_nats", direction: "minimize" }, budget: { maxTrials: 4, maxParallel: 2 }, seed: 5 });
+    expect(flow.statusCode, flow.body).toBe(201);
+    expect(flow.json().task).toBe("8gaussians@200steps");
+  });
 
   it("rejects malformed JSON with 400", async () => {
     const res = await app.inject({ method: "POST", url: "/v1/searches", headers: { "content-type": "application/json" }, payload: '{"name": ' });
@@ -87,7 +107,7 @@ describe("reading searches and trials", () => {
     const { created } = await advanceSearch(services.db, services.spaces, searchId);
     expect(created).toHaveLength(30);
     // Complete 20 trials with made-up objectives in a known order.
-    for (let i = 0; i < 20; i++) await completeTrial(services.db, created[i]!, { test_accuracy: 50 + ((i * 7) % 20) }, 50 + ((i * 7) % 20));
+    for (let i = 0; i < 20; i++) await completeTrial(services.db, created[i]!.id, { test_accuracy: 50 + ((i * 7) % 20) }, 50 + ((i * 7) % 20));
   });
 
   it("GET /v1/searches/:id reports counts, best trial and best-so-far in completion order", async () => {

@@ -43,6 +43,7 @@ const search = (overrides: Partial<Parameters<typeof createSearch>[1]> = {}) =>
 
 beforeAll(async () => {
   services = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_orch` });
+  startWorkers(services);
 });
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.close()));
@@ -51,7 +52,6 @@ afterAll(async () => {
 
 describe("a search end to end in-process", () => {
   it("completes with exactly maxTrials completed trials, no duplicates, and its strategy state stored", async () => {
-    startWorkers(services);
     const s = await search({ maxTrials: 40, maxParallel: 6 });
     await services.queues.enqueueAdvance(s.id);
     const done = await waitFor("search completion", async () => {
@@ -68,13 +68,41 @@ describe("a search end to end in-process", () => {
   });
 });
 
+describe("multi-fidelity scheduling", () => {
+  it("ASHA prunes trials at its rungs; pruned and completed trials together make maxTrials", async () => {
+    const s = await search({ task: "asha-test", maxTrials: 60, maxParallel: 6, scheduler: { type: "asha", minBudget: 1, maxBudget: 27, eta: 3 } });
+    await services.queues.enqueueAdvance(s.id);
+    const done = await waitFor("search completion", async () => {
+      const row = await services.db.search.findUnique({ where: { id: s.id } });
+      return row?.status === "completed" ? row : undefined;
+    }, 60_000);
+    const trials = await services.db.trial.findMany({ where: { searchId: s.id }, include: { curve: true } });
+    const pruned = trials.filter((t) => t.status === "pruned");
+    const completed = trials.filter((t) => t.status === "completed");
+    expect(pruned.length + completed.length).toBe(60);
+    expect(pruned.length).toBeGreaterThan(10); // most trials stop at a low rung
+    expect(completed.length).toBeGreaterThan(0);
+    for (const t of pruned) {
+      const budget = (t.metrics as { budget: number }).budget;
+      expect([1, 3, 9]).toContain(budget);
+      expect(t.objective).not.toBeNull();
+      expect(t.curve.map((p) => p.step)).toEqual([1, 3, 9].filter((b) => b <= budget));
+    }
+    for (const t of completed) expect(t.curve.map((p) => p.step)).toEqual([1, 3, 9, 27]);
+    expect((done.schedulerState as { rungScores: number[][] }).rungScores[0]!.length).toBe(60);
+    // Only completed trials reach the leaderboard.
+    const board = await services.db.leaderboardEntry.findMany({ where: { task: "asha-test" } });
+    expect(board).toHaveLength(completed.length);
+  });
+});
+
 describe("completion", () => {
   it("completes a trial once: a second completion is ignored and the leaderboard keeps the best", async () => {
     const s = await search({ task: "idempotence-test", maxParallel: 2 });
     const { created } = await advanceSearch(services.db, services.spaces, s.id);
-    expect(await completeTrial(services.db, created[0]!, { test_accuracy: 70 }, 70)).toBe(s.id);
-    expect(await completeTrial(services.db, created[0]!, { test_accuracy: 99 }, 99)).toBeNull();
-    const trial = await services.db.trial.findUnique({ where: { id: created[0]! } });
+    expect(await completeTrial(services.db, created[0]!.id, { test_accuracy: 70 }, 70)).toBe(s.id);
+    expect(await completeTrial(services.db, created[0]!.id, { test_accuracy: 99 }, 99)).toBeNull();
+    const trial = await services.db.trial.findUnique({ where: { id: created[0]!.id } });
     expect(trial?.objective).toBe(70);
     const entries = await services.db.leaderboardEntry.findMany({ where: { task: "idempotence-test" } });
     expect(entries.map((e) => e.objective)).toEqual([70]);
@@ -123,16 +151,33 @@ describe("cancellation", () => {
   });
 });
 
+describe("GPU routing", () => {
+  it("sends a supernet job to the GPU queue while a GPU trainer is announced, and to any trainer otherwise", async () => {
+    const own = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_gpu` });
+    try {
+      await own.queues.enqueueTrials([{ id: "00000000-0000-4000-8000-000000000001", kind: "supernet" }]);
+      expect(await own.queues.trials.getJobState("00000000-0000-4000-8000-000000000001")).toBe("waiting");
+      await own.queues.announceGpuTrainer("gpu-box:1");
+      await own.queues.enqueueTrials([{ id: "00000000-0000-4000-8000-000000000002", kind: "supernet" }, { id: "00000000-0000-4000-8000-000000000003", kind: "trial" }]);
+      expect(await own.queues.gpuTrials.getJobState("00000000-0000-4000-8000-000000000002")).toBe("waiting");
+      expect(await own.queues.trials.getJobState("00000000-0000-4000-8000-000000000003")).toBe("waiting");
+      expect(await own.queues.trialJobState("00000000-0000-4000-8000-000000000002")).toBe("waiting");
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe("reconciliation", () => {
   it("re-enqueues queued trials whose jobs were lost and re-advances active searches", async () => {
     const own = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_rec` });
     try {
       const s = await search({ maxParallel: 5 });
       const { created } = await advanceSearch(own.db, own.spaces, s.id); // committed, but never enqueued: a crash
-      for (const id of created) expect(await own.queues.trials.getJobState(id)).toBe("unknown");
+      for (const { id } of created) expect(await own.queues.trials.getJobState(id)).toBe("unknown");
       const report = await reconcile(own.db, own.queues);
       expect(report.requeued).toBeGreaterThanOrEqual(5);
-      for (const id of created) expect(await own.queues.trials.getJobState(id)).toBe("waiting");
+      for (const { id } of created) expect(await own.queues.trials.getJobState(id)).toBe("waiting");
       expect(await reconcile(own.db, own.queues)).toMatchObject({ requeued: 0 });
     } finally {
       await own.close();

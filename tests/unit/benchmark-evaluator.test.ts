@@ -48,8 +48,27 @@ describe("benchmark evaluator", () => {
     await expect(evaluator.evaluate(request({ node1_from0: "bogus" }), ctx)).rejects.toBeInstanceOf(TrialError);
   });
 
+  it("under a scheduler, reports a simulated curve at each budget that is exact at the full budget", async () => {
+    const arch = nb201FromString("|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|")!;
+    const points: Array<{ step: number; values: Record<string, number> }> = [];
+    const result = await evaluator.evaluate({ ...request(arch), budgets: [1, 3, 9, 27] }, { ...ctx, reportProgress: (p) => void points.push(p) });
+    expect(points.map((p) => p.step)).toEqual([1, 3, 9, 27]);
+    expect(points.at(-1)!.values.test_accuracy).toBe(85.8633);
+    const errors = points.map((p) => Math.abs(p.values.test_accuracy! - 85.8633));
+    expect(errors[0]).toBeGreaterThan(0);
+    expect(errors).toEqual([...errors].sort((a, b) => b - a)); // the curve closes in on the final value
+    expect(result.metrics).toEqual({ test_accuracy: 85.8633 });
+  });
+
+  it("stops between budgets when asked to (pruning)", async () => {
+    const arch = nb201FromString("|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|")!;
+    let reports = 0;
+    const run = evaluator.evaluate({ ...request(arch), budgets: [1, 3, 9] }, { ...ctx, reportProgress: () => void reports++, shouldStop: () => reports >= 1 });
+    await expect(run).rejects.toThrow(/stopped at budget 1/);
+  });
+
   it("only accepts nasbench201 spaces and reports the task key", () => {
-    expect(benchmarkEvaluator.incompatibility(nb, benchmarkEvaluator.config.parse({}))).toBeUndefined();
+    expect(benchmarkEvaluator.incompatibility(nb, benchmarkEvaluator.config.parse({}), { metric: "test_accuracy", direction: "maximize" })).toBeUndefined();
     expect(benchmarkEvaluator.task(benchmarkEvaluator.config.parse({ dataset: "cifar10" }))).toBe("cifar10");
   });
 });

@@ -21,6 +21,8 @@ CREATE TABLE "searches" (
     "status" "SearchStatus" NOT NULL DEFAULT 'queued',
     "error" TEXT,
     "strategy_state" JSONB,
+    "scheduler" JSONB,
+    "scheduler_state" JSONB,
     "trials_created" INTEGER NOT NULL DEFAULT 0,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -38,6 +40,7 @@ CREATE TABLE "trials" (
     "id" UUID NOT NULL,
     "search_id" UUID NOT NULL,
     "seq" INTEGER NOT NULL,
+    "kind" TEXT NOT NULL DEFAULT 'trial',
     "architecture" JSONB NOT NULL,
     "arch_hash" TEXT NOT NULL,
     "status" "TrialStatus" NOT NULL DEFAULT 'queued',
@@ -84,6 +87,18 @@ CREATE TABLE "leaderboard_entries" (
 );
 
 -- CreateTable
+CREATE TABLE "alpha_snapshots" (
+    "id" BIGSERIAL NOT NULL,
+    "trial_id" UUID NOT NULL,
+    "attempt" INTEGER NOT NULL,
+    "step" INTEGER NOT NULL,
+    "alphas" JSONB NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "alpha_snapshots_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
 CREATE TABLE "trial_artifacts" (
     "trial_id" UUID NOT NULL,
     "name" TEXT NOT NULL,
@@ -116,6 +131,9 @@ CREATE UNIQUE INDEX "trials_search_id_seq_key" ON "trials"("search_id", "seq");
 CREATE INDEX "curve_points_trial_id_attempt_step_idx" ON "curve_points"("trial_id", "attempt", "step");
 
 -- CreateIndex
+CREATE INDEX "alpha_snapshots_trial_id_attempt_step_idx" ON "alpha_snapshots"("trial_id", "attempt", "step");
+
+-- CreateIndex
 CREATE INDEX "leaderboard_entries_space_task_metric_score_idx" ON "leaderboard_entries"("space", "task", "metric", "score" DESC);
 
 -- AddForeignKey
@@ -129,3 +147,6 @@ ALTER TABLE "curve_points" ADD CONSTRAINT "curve_points_trial_id_fkey" FOREIGN K
 
 -- AddForeignKey
 ALTER TABLE "trial_artifacts" ADD CONSTRAINT "trial_artifacts_trial_id_fkey" FOREIGN KEY ("trial_id") REFERENCES "trials"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "alpha_snapshots" ADD CONSTRAINT "alpha_snapshots_trial_id_fkey" FOREIGN KEY ("trial_id") REFERENCES "trials"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -2,10 +2,10 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { cancelSearch, createSearch, getSearch, listSearches, searchProgress, trialCounts } from "../../db/searches.js";
-import { listTrials } from "../../db/trials.js";
+import { alphaSeries, listTrials } from "../../db/trials.js";
 import { evaluatorDefinition } from "../../evaluators/registry.js";
 import { ApiError, badRequest, errorBodySchema, notFound } from "../errors.js";
-import { createSearchBody, pageQuery, searchDetailSchema, searchSchema, trialSchema, uuidParam } from "../schemas.js";
+import { alphaSeriesSchema, createSearchBody, pageQuery, searchDetailSchema, searchSchema, trialSchema, uuidParam } from "../schemas.js";
 import { searchView, trialView } from "../views.js";
 
 const tags = ["searches"];
@@ -16,13 +16,19 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
   const detail = async (id: string) => {
     const search = await getSearch(db, id);
     if (!search) throw notFound("search", id);
-    const [counts, progress] = await Promise.all([trialCounts(db, id), searchProgress(db, search)]);
+    const [counts, progress, supernet] = await Promise.all([
+      trialCounts(db, id),
+      searchProgress(db, search),
+      db.trial.findFirst({ where: { searchId: id, kind: "supernet" }, orderBy: { seq: "desc" }, select: { id: true, status: true } }),
+    ]);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const alphas = supernet ? (await alphaSeries(db, id)).filter((a) => a.trialId === supernet.id).at(-1)?.alphas ?? null : null;
     return {
       ...searchView(search),
       trials: { total, ...counts },
       best: progress.best ? { id: progress.best.id, architecture: progress.best.architecture, archHash: progress.best.archHash, objective: progress.best.objective!, metrics: progress.best.metrics } : null,
       bestSoFar: progress.bestSoFar,
+      supernet: supernet ? { trialId: supernet.id, status: supernet.status, alphas, alphasUrl: `/v1/searches/${id}/alphas` } : null,
     };
   };
 
@@ -35,15 +41,25 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!space) throw badRequest("space", `unknown search space '${body.space}'; available: ${spaces.ids().join(", ")}`);
       const { type, ...evaluatorOptions } = body.evaluator as { type: string } & Record<string, unknown>;
       const evaluator = evaluatorDefinition(type)!;
-      const incompatible = evaluator.incompatibility(space, evaluatorOptions);
-      if (incompatible) throw badRequest(`evaluator.${incompatible.field}`, incompatible.message);
       if (!evaluator.metrics.includes(body.objective.metric)) {
         throw badRequest("objective.metric", `the ${type} evaluator reports ${evaluator.metrics.join(", ")}, not '${body.objective.metric}'`);
       }
+      const incompatible = evaluator.incompatibility(space, evaluatorOptions, body.objective);
+      if (incompatible) throw badRequest(incompatible.field, incompatible.message);
+      if (body.strategy.type === "darts") {
+        if (type !== "train") throw badRequest("evaluator.type", "DARTS retrains its derived architectures: it needs the train evaluator");
+        if (body.scheduler) throw badRequest("scheduler", "DARTS trains one supernet and retrains its derived architectures fully: it takes no scheduler");
+      }
+      // Under a scheduler a trial's full budget is the scheduler's maxBudget (training steps for `train`).
+      const steps = (evaluatorOptions.budget as { steps?: number } | undefined)?.steps;
+      if (body.scheduler && type === "train" && steps !== undefined && steps !== body.scheduler.maxBudget) {
+        throw badRequest("scheduler.maxBudget", `must equal evaluator.budget.steps (${steps}): a trial that survives every rung trains the full budget`);
+      }
+      const taskOptions = body.scheduler && type === "train" ? { ...evaluatorOptions, budget: { steps: body.scheduler.maxBudget } } : evaluatorOptions;
       const search = await createSearch(db, {
         name: body.name,
         space: space.id,
-        task: evaluator.task(evaluatorOptions),
+        task: evaluator.task(taskOptions),
         strategy: body.strategy as object,
         evaluator: body.evaluator as object,
         objectiveMetric: body.objective.metric,
@@ -51,6 +67,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
         maxTrials: body.budget.maxTrials,
         maxParallel: body.budget.maxParallel,
         maxFailures: body.budget.maxFailures ?? body.budget.maxTrials,
+        scheduler: body.scheduler,
         seed: body.seed,
       });
       await queues.enqueueAdvance(search.id);
@@ -79,6 +96,22 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
     "/v1/searches/:id",
     { schema: { tags, summary: "A search: status, trial counts, best trial and best-so-far series", params: uuidParam, response: { 200: searchDetailSchema, 400: errorBodySchema, 404: errorBodySchema } } },
     async (request) => detail(request.params.id),
+  );
+
+  app.get(
+    "/v1/searches/:id/alphas",
+    {
+      schema: {
+        tags,
+        summary: "DARTS: the α series of the search's supernet job (softmax weight of every candidate at every decision, at regular steps)",
+        params: uuidParam,
+        response: { 200: alphaSeriesSchema, 400: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      if (!(await getSearch(db, request.params.id))) throw notFound("search", request.params.id);
+      return { items: await alphaSeries(db, request.params.id) };
+    },
   );
 
   app.post(

@@ -1,0 +1,253 @@
+/**
+ * Trains and scores one normalizing-flow architecture (space family "flow") on a density-estimation task: the
+ * 2-D densities of src/tasks/densities.ts or MNIST (src/tasks/mnist.ts). The `train` evaluator dispatches here.
+ *
+ * Metrics: `test_nll` (nats per example, in data space), `gap_nats` (test NLL − true entropy, for the 2-D tasks
+ * whose entropy is known: 8gaussians, checkerboard, two-moons), `bits_per_dim` (mnist, data space), `val_nll`,
+ * `params`, `training_time_s`, `sampling_time_s`, `steps`, `backend`. Artifacts: `density.png` (2-D: learned
+ * density | model samples | data) or `samples.png` (mnist: a grid of samples).
+ *
+ * Errors: a malformed architecture, a diverged loss (NaN/∞) or a missing objective metric throw `TrialError`
+ * (not retried); a stop request between steps throws `TrialStopped`.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { z } from "zod";
+import { initBackend } from "../models/backend.js";
+import { buildFlow, parseFlowArchitecture, type Flow, type FlowInput } from "../models/flows/index.js";
+import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
+import { Rng } from "../spaces/rng.js";
+import { DENSITY_TASKS, densityDataset, isDensityTask, KNOWN_ENTROPY_TASKS, trueEntropy, type DensityTaskName } from "../tasks/densities.js";
+import { bitsPerDim, fromLogitSpace, mnistDataset, toLogitSpace, type MnistData } from "../tasks/mnist.js";
+import { densityPng, gridPoints, imageGridPng } from "../tasks/plots.js";
+import { TrialError, TrialStopped, type Artifact, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Metrics } from "./evaluator.js";
+
+export const FLOW_TASKS = [...DENSITY_TASKS, "mnist"] as const;
+export type FlowTaskName = (typeof FLOW_TASKS)[number];
+
+/** Config fields the flow trainer reads (the `train` evaluator's config for spaces of family "flow"). */
+export const flowTrainConfigSchema = z.object({
+  task: z.enum(FLOW_TASKS).default("8gaussians").describe("2-D density (8gaussians, checkerboard, two-moons, pinwheel, 2spirals) or mnist (default 8gaussians)"),
+  budget: z
+    .object({
+      steps: z.number().int().min(1).max(1_000_000).default(1000).describe("training steps (default 1000)"),
+      seconds: z.number().positive().optional().describe("wall-clock limit on training steps; training stops at whichever comes first"),
+    })
+    .default({ steps: 1000 }),
+  batchSize: z.number().int().min(1).max(8192).default(256).describe("examples per step (default 256)"),
+  learningRate: z.number().positive().max(1).optional().describe("peak learning rate of AdamW (default 1e-2 for the 2-D tasks, 1e-3 for mnist)"),
+  schedule: z.enum(["cosine", "constant"]).default("cosine").describe("cosine: 5% linear warm-up then cosine decay to lr/20 over the steps, or over budget.seconds if that runs out first (default); constant"),
+  weightDecay: z.number().min(0).max(1).default(0).describe("AdamW decoupled weight decay on matrices (default 0)"),
+  clipNorm: z.number().min(0).default(10).describe("gradient clipping by global norm, 0 = off (default 10)"),
+  evalEvery: z.number().int().min(1).optional().describe("validation every this many steps (default: 10 times per run)"),
+  dataSeed: z.number().int().min(0).default(0).describe("seed of the 2-D datasets; the same for all trials of a search (default 0)"),
+  resolution: z.union([z.literal(14), z.literal(28)]).default(14).describe("mnist only: 14 (downsampled, 196 dims, default) or 28 (784 dims)"),
+  samples: z.number().int().min(1).max(100_000).default(2000).describe("samples drawn to time sampling and draw the picture (2-D; mnist draws 64)"),
+});
+export type FlowTrainConfig = z.infer<typeof flowTrainConfigSchema>;
+
+/** Metrics an objective may name, and which tasks report them. */
+export const FLOW_METRICS = ["gap_nats", "test_nll", "val_nll", "bits_per_dim", "params", "training_time_s", "sampling_time_s"] as const;
+
+/** Why `metric` cannot be an objective for `task` (undefined when it can). */
+export function flowObjectiveIncompatibility(task: FlowTaskName, metric: string): string | undefined {
+  if (!(FLOW_METRICS as readonly string[]).includes(metric)) return `flow trials do not report '${metric}' (they report ${FLOW_METRICS.join(", ")})`;
+  if (metric === "gap_nats" && !(KNOWN_ENTROPY_TASKS as readonly string[]).includes(task)) return `gap_nats needs a task with a known entropy (8gaussians, checkerboard, two-moons), not ${task}`;
+  if (metric === "bits_per_dim" && task !== "mnist") return "bits_per_dim is reported for mnist only";
+  return undefined;
+}
+
+/** A task as the trainer sees it: batches of flow inputs, and data-space NLLs of a split. */
+interface PreparedTask {
+  input: FlowInput;
+  trainSize: number;
+  /** A training batch (flat [n, dim]) for the given rows; mnist dequantizes afresh every call. */
+  batch(rows: number[], rng: Rng): Float32Array;
+  /** Mean data-space NLL (nats per example) of a split. */
+  nll(flow: Flow, split: "val" | "test"): number;
+}
+
+const EVAL_BATCH = 2000;
+
+/** −log p of every row of `x` under `flow`, computed in batches. */
+export function logProbs(flow: Flow, x: Float32Array, dim: number): Float32Array {
+  const n = x.length / dim;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += EVAL_BATCH) {
+    const m = Math.min(EVAL_BATCH, n - i);
+    const lp = tf.tidy(() => flow.logProb(tf.tensor2d(x.subarray(i * dim, (i + m) * dim), [m, dim])));
+    out.set(lp.dataSync(), i);
+    lp.dispose();
+  }
+  return out;
+}
+
+function mean(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s / values.length;
+}
+
+function rowsOf(data: Float32Array, dim: number, rows: number[]): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => out.set(data.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
+}
+
+function prepareDensity(name: DensityTaskName, dataSeed: number): PreparedTask & { data: ReturnType<typeof densityDataset> } {
+  const data = densityDataset(name, dataSeed);
+  return {
+    data,
+    input: { dim: 2 },
+    trainSize: data.train.length / 2,
+    batch: (rows) => rowsOf(data.train, 2, rows),
+    nll: (flow, split) => -mean(logProbs(flow, data[split], 2)),
+  };
+}
+
+function prepareMnist(data: MnistData): PreparedTask {
+  const { dim } = data;
+  const evalCache = new Map<string, { s: Float32Array; logJacobian: Float64Array }>();
+  return {
+    input: { dim, image: { height: data.height, width: data.width } },
+    trainSize: data.train.length / dim,
+    batch: (rows, rng) => toLogitSpace(data.train, dim, rows, rng).s,
+    nll: (flow, split) => {
+      // One fixed dequantization per split, so every trial is scored on the same noise.
+      let d = evalCache.get(split);
+      if (!d) {
+        const n = data[split].length / dim;
+        d = toLogitSpace(data[split], dim, Array.from({ length: n }, (_, i) => i), new Rng(split === "val" ? 101 : 202));
+        evalCache.set(split, d);
+      }
+      const lp = logProbs(flow, d.s, dim);
+      let s = 0;
+      for (let i = 0; i < lp.length; i++) s -= lp[i]! + d.logJacobian[i]!;
+      return s / lp.length;
+    },
+  };
+}
+
+/** Trains `request.architecture` on `request.config.task` and returns its metrics and picture. */
+export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
+  const cfg = flowTrainConfigSchema.parse(request.config ?? {});
+  const backend = await initBackend(); // also registers tfjs's gradient functions (src/models/tfjs-gradients.ts)
+
+  let arch;
+  try {
+    arch = parseFlowArchitecture(request.architecture);
+  } catch (err) {
+    throw new TrialError((err as Error).message);
+  }
+
+  const mnist = cfg.task === "mnist" ? mnistDataset(cfg.resolution) : undefined;
+  const density = isDensityTask(cfg.task) ? prepareDensity(cfg.task, cfg.dataSeed) : undefined;
+  const task: PreparedTask = mnist ? prepareMnist(mnist) : density!;
+  const dim = task.input.dim;
+  const lossScale = mnist ? 1 / dim : 1; // mnist trains on nats per dimension, 2-D on nats per point
+
+  const rng = new Rng(request.seed);
+  const started = performance.now();
+  let flow: Flow;
+  try {
+    flow = buildFlow(arch, task.input, rng.int(2 ** 31));
+  } catch (err) {
+    throw new TrialError(`cannot build the flow: ${(err as Error).message}`);
+  }
+  try {
+    const params = flow.parameterCount();
+    // Data-dependent initialisation (actnorm) on a batch of training data.
+    const initRows = Array.from({ length: Math.min(task.trainSize, mnist ? 512 : 2048) }, () => rng.int(task.trainSize));
+    tf.tidy(() => flow.initialize(tf.tensor2d(task.batch(initRows, rng), [initRows.length, dim])));
+
+    const steps = cfg.budget.steps;
+    const peak = cfg.learningRate ?? (mnist ? 1e-3 : 1e-2);
+    const cosine = warmupCosine({ peak, min: peak / 20, warmupSteps: Math.floor(steps / 20), totalSteps: steps });
+    // With a seconds budget the schedule follows whichever budget is further along, so a trial that runs out of
+    // time has still annealed its learning rate (rather than stopping at its peak).
+    let loopStart = performance.now();
+    const progressStep = (step: number) => {
+      const seconds = cfg.budget.seconds;
+      return seconds === undefined ? step : Math.max(step, Math.floor((((performance.now() - loopStart) / 1000) * steps) / seconds));
+    };
+    const learningRate = cfg.schedule === "cosine" ? (step: number) => cosine(progressStep(step)) : () => peak;
+    const batchRng = rng.fork();
+    const evalEvery = cfg.evalEvery ?? Math.max(1, Math.floor(steps / 10));
+    let result;
+    loopStart = performance.now();
+    try {
+      result = await trainLoop({
+        variables: flow.variables(),
+        steps,
+        maxSeconds: cfg.budget.seconds,
+        learningRate,
+        optimizer: { weightDecay: cfg.weightDecay },
+        clipNorm: cfg.clipNorm,
+        logEvery: Math.max(1, Math.floor(steps / 50)),
+        evalEvery,
+        loss: () => {
+          const rows = Array.from({ length: cfg.batchSize }, () => batchRng.int(task.trainSize));
+          const x = tf.tensor2d(task.batch(rows, batchRng), [cfg.batchSize, dim]);
+          return tf.mul(tf.neg(tf.mean(flow.logProb(x))), lossScale) as tf.Scalar;
+        },
+        evaluate: (): Record<string, number> => {
+          const nll = task.nll(flow, "val");
+          if (!Number.isFinite(nll)) throw new TrainingDiverged(`validation NLL is ${nll}`);
+          return mnist ? { val_nll: nll, val_bits_per_dim: nll / (dim * Math.LN2) } : { val_nll: nll };
+        },
+        onProgress: (point) => ctx.reportProgress(point),
+        shouldStop: () => ctx.shouldStop(),
+      });
+    } catch (err) {
+      if (err instanceof TrainingDiverged) throw new TrialError(`diverged: ${err.message}`);
+      throw err;
+    }
+    if (result.reason === "stopped") throw new TrialStopped(`stopped after ${result.steps} steps`);
+    const trainingTime = (performance.now() - started) / 1000;
+
+    const testNll = task.nll(flow, "test");
+    if (!Number.isFinite(testNll)) throw new TrialError(`test NLL is ${testNll}`);
+    const metrics: Metrics = {
+      test_nll: testNll,
+      val_nll: result.lastEval.val_nll ?? null,
+      params,
+      training_time_s: trainingTime,
+      steps: result.steps,
+      backend,
+      task: cfg.task,
+    };
+
+    const artifacts: Artifact[] = [];
+    const sampleStart = performance.now();
+    if (mnist) {
+      const count = 64;
+      const s = tf.tidy(() => flow.sample(count, rng.int(2 ** 31)));
+      const pixels = fromLogitSpace(await s.data());
+      s.dispose();
+      metrics.sampling_time_s = (performance.now() - sampleStart) / 1000;
+      metrics.bits_per_dim = testNll / (dim * Math.LN2);
+      artifacts.push({ name: "samples.png", contentType: "image/png", data: imageGridPng(pixels, count, mnist.height, mnist.width, 8, mnist.resolution === 14 ? 4 : 2) });
+    } else {
+      const s = tf.tidy(() => flow.sample(cfg.samples, rng.int(2 ** 31)));
+      const samples = (await s.data()) as Float32Array;
+      s.dispose();
+      metrics.sampling_time_s = (performance.now() - sampleStart) / 1000;
+      const entropy = trueEntropy(cfg.task as DensityTaskName);
+      if (entropy !== undefined) {
+        metrics.gap_nats = testNll - entropy;
+        metrics.true_entropy = entropy;
+      }
+      const extent = density!.data.task.extent;
+      const size = 128;
+      const logDensity = logProbs(flow, gridPoints(extent, size), 2);
+      artifacts.push({ name: "density.png", contentType: "image/png", data: densityPng({ extent, size, logDensity, samples, data: density!.data.test.subarray(0, 2 * cfg.samples) }) });
+    }
+
+    const objective = metrics[request.objective.metric];
+    if (typeof objective !== "number" || !Number.isFinite(objective)) {
+      throw new TrialError(`objective '${request.objective.metric}' is not available for task ${cfg.task}: ${flowObjectiveIncompatibility(cfg.task, request.objective.metric) ?? String(objective)}`);
+    }
+    return { metrics, artifacts };
+  } finally {
+    flow.dispose();
+  }
+}

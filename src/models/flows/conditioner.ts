@@ -1,0 +1,144 @@
+/**
+ * Conditioner networks: the MLPs inside coupling layers (s, t = NN(x_A)) and MADE (autoregressive masks).
+ *
+ * They are built from small `Op`s (dense layer, activation, sequence) behind one interface, `apply(x) → y` on
+ * [batch, features], so a later DARTS issue can put a mixed operation (a softmax-weighted sum of candidate ops:
+ * activations, layer widths, skip) anywhere inside a conditioner: the conditioner is an arbitrary function of the
+ * conditioning inputs, so mixing inside it keeps the flow exactly invertible with an exact log-determinant.
+ *
+ * The coupling transforms themselves are deliberately NOT mixed: a weighted sum of two transforms' outputs,
+ * α·f₁(x) + (1−α)·f₂(x), is in general not invertible in closed form and its log|det J| is not a combination of
+ * the two log-determinants, so a "mixed coupling" would lose both exact sampling and exact likelihood.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { glorotUniform, type Rng } from "./random.js";
+
+export const ACTIVATIONS = ["relu", "tanh", "elu", "swish"] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** A differentiable function of [batch, features] with its own trainable variables. */
+export interface Op {
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+  variables(): tf.Variable[];
+  dispose(): void;
+}
+
+/**
+ * tanh through the sigmoid: tanh(x) = 2σ(2x) − 1. Mathematically identical; on the tfjs wasm backend `Tanh` is
+ * about 23× slower per element than `Sigmoid`. It costs three more kernels, though, and small tensors are
+ * dominated by per-kernel overhead, so below `SMALL` elements the native op is used.
+ */
+const SMALL = 4096;
+export function fastTanh(x: tf.Tensor): tf.Tensor {
+  if (x.size < SMALL) return tf.tanh(x);
+  return tf.tidy(() => tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1));
+}
+
+export function activate(kind: Activation, x: tf.Tensor2D): tf.Tensor2D {
+  switch (kind) {
+    case "relu":
+      return tf.relu(x);
+    case "tanh":
+      return fastTanh(x) as tf.Tensor2D;
+    case "elu":
+      return tf.elu(x);
+    case "swish": // x·σ(x) (Ramachandran et al. 2017)
+      return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+  }
+}
+
+export class ActivationOp implements Op {
+  constructor(readonly kind: Activation) {}
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return activate(this.kind, x);
+  }
+  variables(): tf.Variable[] {
+    return [];
+  }
+  dispose(): void {}
+}
+
+/**
+ * y = x·(W ⊙ M) + b. `mask` (constant 0/1, [in, out]) makes it MADE's masked layer; without it, a plain dense layer.
+ * `zeroInit` starts W and b at zero, so a conditioner whose last layer is zero starts its transform at identity.
+ * `relu: true` fuses a ReLU into the same kernel (`tf.fused.matMul`; tfjs has fused gradients for linear and relu
+ * only): small conditioners are dominated by per-kernel overhead, so fewer kernels means faster steps.
+ */
+export class Dense implements Op {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  private readonly mask?: tf.Tensor2D;
+
+  private readonly relu: boolean;
+
+  constructor(inputs: number, outputs: number, rng: Rng, opts: { zeroInit?: boolean; mask?: number[][]; relu?: boolean } = {}) {
+    this.relu = opts.relu ?? false;
+    const w = opts.zeroInit ? tf.zeros([inputs, outputs]) : glorotUniform(rng, inputs, outputs);
+    this.weight = tf.variable(w, true);
+    w.dispose();
+    this.bias = tf.tidy(() => tf.variable(tf.zeros([outputs]), true));
+    if (opts.mask) this.mask = tf.tensor2d(opts.mask, [inputs, outputs]);
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const w = (this.mask ? tf.mul(this.weight, this.mask) : this.weight) as tf.Tensor2D;
+      return tf.fused.matMul({ a: x, b: w, bias: this.bias, activation: this.relu ? "relu" : "linear" }) as tf.Tensor2D;
+    });
+  }
+
+  variables(): tf.Variable[] {
+    return [this.weight, this.bias];
+  }
+
+  dispose(): void {
+    this.weight.dispose();
+    this.bias.dispose();
+    this.mask?.dispose();
+  }
+}
+
+export class Sequential implements Op {
+  constructor(readonly ops: Op[]) {}
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.ops.reduce((h, op) => op.apply(h), x));
+  }
+  variables(): tf.Variable[] {
+    return this.ops.flatMap((o) => o.variables());
+  }
+  dispose(): void {
+    for (const o of this.ops) o.dispose();
+  }
+}
+
+export interface MlpSpec {
+  inputs: number;
+  outputs: number;
+  /** Hidden units per layer. */
+  width: number;
+  /** Number of hidden layers (≥ 1). */
+  depth: number;
+  activation: Activation;
+}
+
+/**
+ * inputs → [dense → activation] × depth → dense(outputs), last layer zero-initialised (identity transform at
+ * start); ReLU is fused into its dense layer. `masks` ([depth + 1] matrices) turn it into a MADE network.
+ */
+export function buildMlp(spec: MlpSpec, rng: Rng, masks?: number[][][]): Sequential {
+  const ops: Op[] = [];
+  let fanIn = spec.inputs;
+  for (let l = 0; l < spec.depth; l++) {
+    if (spec.activation === "relu") ops.push(new Dense(fanIn, spec.width, rng, { mask: masks?.[l], relu: true }));
+    else ops.push(new Dense(fanIn, spec.width, rng, { mask: masks?.[l] }), new ActivationOp(spec.activation));
+    fanIn = spec.width;
+  }
+  ops.push(new Dense(fanIn, spec.outputs, rng, { zeroInit: true, mask: masks?.[spec.depth] }));
+  return new Sequential(ops);
+}
+
+/** Trainable scalars of `buildMlp(spec)` (masked layers store full matrices). */
+export function mlpParameterCount(spec: MlpSpec): number {
+  const { inputs, outputs, width, depth } = spec;
+  return inputs * width + width + (depth - 1) * (width * width + width) + width * outputs + outputs;
+}

@@ -1,0 +1,30 @@
+/**
+ * Seeded initialisers. tfjs has no global seed, so every variable of a flow is filled from one seeded generator
+ * (the sfc32 generator of src/spaces/rng.ts, a dependency-free leaf module): the same architecture and seed
+ * build the same weights on every backend.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { Rng } from "../../spaces/rng.js";
+
+export { Rng };
+
+/** Glorot/Xavier uniform [fanIn, fanOut] matrix. */
+export function glorotUniform(rng: Rng, fanIn: number, fanOut: number): tf.Tensor2D {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  const data = new Float32Array(fanIn * fanOut);
+  for (let i = 0; i < data.length; i++) data[i] = (2 * rng.next() - 1) * limit;
+  return tf.tensor2d(data, [fanIn, fanOut]);
+}
+
+/** Normal(0, std²) values of the given shape. */
+export function normalValues(rng: Rng, shape: number[], std = 1): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
+  return data;
+}
+
+/** A uniformly random permutation of 0..n-1. */
+export function randomPermutation(rng: Rng, n: number): number[] {
+  return rng.shuffle(Array.from({ length: n }, (_, i) => i));
+}

@@ -1,0 +1,225 @@
+/**
+ * Faster kernels for the tfjs wasm backend (tfjs 4.22), registered before the backend initialises.
+ *
+ * Stock wasm `BatchMatMul` uses XNNPACK's fully-connected operator (~9–13 GFLOP/s) only for non-transposed products
+ * whose batch is 1; every transposed product (all of backprop) and every batched product (attention) falls back to
+ * a scalar loop at ~0.5 GFLOP/s. This module re-registers `BatchMatMul` with a router that keeps the original kernel
+ * (and its `setupFunc`) and only ever calls it on the fast case:
+ *   - transposed operands are transposed explicitly first (wasm `Transpose` is a cheap memory pass);
+ *   - `[batch, M, K] · [1, K, N]` (a shared right operand) is flattened to one `[batch·M, K] · [K, N]` product;
+ *   - other batched products run batch item by batch item, each on the fast path (tiny items, as in chunked linear
+ *     attention, by a plain loop: creating an XNNPACK operator per item costs more than their arithmetic).
+ * The mathematics is unchanged; only the route to the result is.
+ *
+ * It also re-registers `Transpose` for permutations that keep the last axis in place (splitting and merging
+ * attention heads, [B, T, H, hd] ↔ [B, H, T, hd]): the stock kernel takes a slow generic path for rank 4 and 5
+ * (~90 ms for a 300k-element rank-5 transpose, against < 1 ms for this row-copying loop).
+ *
+ * `Identity` aliases its input (reference count + 1, as the cpu backend does) instead of copying: the engine uses
+ * it to save every tensor that backprop needs; so does a `Cast` to the dtype the tensor already has (gradients
+ * cast to float32 often). `Sum` over leading axes (bias gradients, [N, n] → [n]) adds rows
+ * directly instead of transposing first.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+/** The parts of the wasm backend this module touches (it is not exported as a type by the package's node bundle). */
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+  incRef(dataId: object): void;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: Record<string, unknown> };
+type Kernel = (args: KernelArgs) => tf.TensorInfo;
+
+let installed = false;
+
+/** Batched items with at most this many multiply–adds are computed by a JS loop instead of one XNNPACK call each. */
+const SMALL_PRODUCT = 16_384;
+
+/** Re-registers kernel `name` of the wasm backend, keeping its setupFunc; `make` gets the stock kernel function. */
+function replaceKernel(name: string, make: (stock: Kernel) => Kernel): void {
+  const stock = tf.getKernel(name, "wasm");
+  if (!stock) throw new Error(`the wasm backend must be imported before registerWasmKernels() (no ${name} kernel)`);
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({ kernelName: name, backendName: "wasm", setupFunc: stock.setupFunc, kernelFunc: make(stock.kernelFunc as unknown as Kernel) as unknown as tf.KernelFunc });
+}
+
+/** Output sharing the input's data (reference count + 1), as the cpu backend's Identity does. */
+function alias(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x!;
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** Installs the kernels of this module. Call after importing the wasm backend and before `setBackend("wasm")`. */
+export function registerWasmKernels(): void {
+  if (installed) return;
+  const transpose = tf.getKernel("Transpose", "wasm")?.kernelFunc as unknown as Kernel;
+  replaceKernel("BatchMatMul", (matMulFast) => (args) => routedBatchMatMul(args, matMulFast, transpose));
+  replaceKernel("Transpose", (stock) => (args) => rowCopyTranspose(args, stock));
+  replaceKernel("Identity", (stock) => (args) => (args.inputs.x!.dtype === "string" ? stock(args) : alias(args)));
+  replaceKernel("Cast", (stock) => (args) => (args.inputs.x!.dtype === args.attrs.dtype && args.attrs.dtype !== "string" ? alias(args) : stock(args)));
+  replaceKernel("Sum", (stock) => (args) => leadingAxesSum(args, stock));
+  installed = true;
+}
+
+function routedBatchMatMul(args: KernelArgs, matMulFast: Kernel, transpose: Kernel): tf.TensorInfo {
+  const { backend } = args;
+  const a = args.inputs.a!;
+  const b = args.inputs.b!;
+  const transposeA = Boolean(args.attrs.transposeA);
+  const transposeB = Boolean(args.attrs.transposeB);
+  if (a.dtype !== "float32" || b.dtype !== "float32") return matMulFast(args);
+
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const [aRows, aCols] = [a.shape[ra - 2]!, a.shape[ra - 1]!];
+  const [bRows, bCols] = [b.shape[rb - 2]!, b.shape[rb - 1]!];
+  const m = transposeA ? aCols : aRows;
+  const k = transposeA ? aRows : aCols;
+  const n = transposeB ? bRows : bCols;
+  const kB = transposeB ? bCols : bRows;
+  tf.util.assert(k === kB, () => `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const outShape = [...outBatchShape, m, n];
+  // Broadcasting other than "one side has batch 1" is left to the original kernel.
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return matMulFast(args);
+
+  // Operands as [batch, rows, cols] views (no copy), then made non-transposed with one explicit transpose each.
+  const temps: tf.TensorInfo[] = [];
+  const plain = (x: tf.TensorInfo, batch: number, rows: number, cols: number, transposed: boolean): tf.TensorInfo => {
+    const view: tf.TensorInfo = { dataId: x.dataId, shape: [batch, rows, cols], dtype: x.dtype };
+    if (!transposed) return view;
+    const t = transpose({ inputs: { x: view }, backend, attrs: { perm: [0, 2, 1] } });
+    temps.push(t);
+    return t;
+  };
+  const a3 = plain(a, batchA, aRows, aCols, transposeA); // [batchA, m, k]
+  const b3 = plain(b, batchB, bRows, bCols, transposeB); // [batchB, k, n]
+  const fast = (x: tf.TensorInfo, y: tf.TensorInfo) =>
+    matMulFast({ inputs: { a: x, b: y }, backend, attrs: { transposeA: false, transposeB: false } });
+
+  let out: tf.TensorInfo;
+  if (batchB === 1) {
+    // [batchA·m, k] · [k, n]: one fast product (covers plain 2-D products).
+    const r = fast({ dataId: a3.dataId, shape: [1, batchA * m, k], dtype: "float32" }, b3);
+    out = { dataId: r.dataId, shape: outShape, dtype: "float32" };
+  } else if (m * k * n <= SMALL_PRODUCT) {
+    // Batched tiny products (chunked linear attention): a plain loop beats creating an XNNPACK operator per item.
+    const batch = Math.max(batchA, batchB);
+    out = backend.makeOutput(outShape, "float32");
+    const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+    const [a0, b0, o0] = [off(a3), off(b3), off(out)];
+    heap.fill(0, o0, o0 + batch * m * n);
+    for (let i = 0; i < batch; i++) {
+      const ai = a0 + (batchA === 1 ? 0 : i * m * k);
+      const bi = b0 + (batchB === 1 ? 0 : i * k * n);
+      const oi = o0 + i * m * n;
+      for (let r = 0; r < m; r++) {
+        for (let p = 0; p < k; p++) {
+          const x = heap[ai + r * k + p]!;
+          const brow = bi + p * n;
+          const orow = oi + r * n;
+          for (let c = 0; c < n; c++) heap[orow + c]! += x * heap[brow + c]!;
+        }
+      }
+    }
+  } else {
+    // Batched: item by item on the fast path, each item copied into a batch-1 tensor and the result copied back.
+    const batch = Math.max(batchA, batchB);
+    out = backend.makeOutput(outShape, "float32");
+    const ai = backend.makeOutput([1, m, k], "float32");
+    const bi = batchA === batchB || batchB > 1 ? backend.makeOutput([1, k, n], "float32") : b3;
+    const aItem = batchA === 1 ? a3 : ai;
+    for (let i = 0; i < batch; i++) {
+      const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+      const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+      if (batchA > 1) heap.copyWithin(off(ai), off(a3) + i * m * k, off(a3) + (i + 1) * m * k);
+      if (batchB > 1) heap.copyWithin(off(bi), off(b3) + i * k * n, off(b3) + (i + 1) * k * n);
+      // A fresh right operand each item: XNNPACK caches a packed operator per right-operand tensor, so reusing one
+      // tensor with new contents would reuse stale packed weights.
+      const r = fast(aItem, bi);
+      const heap2 = new Float32Array(backend.wasm.HEAPU8.buffer);
+      heap2.copyWithin(off(out) + i * m * n, off(r), off(r) + m * n);
+      backend.disposeData(r.dataId);
+      if (batchB > 1 && i + 1 < batch) {
+        backend.disposeData(bi.dataId);
+        Object.assign(bi, backend.makeOutput([1, k, n], "float32"));
+      }
+    }
+    backend.disposeData(ai.dataId);
+    if (bi !== b3) backend.disposeData(bi.dataId);
+  }
+  for (const t of temps) backend.disposeData(t.dataId);
+  return out;
+}
+
+/**
+ * Transpose of a rank ≥ 3 tensor whose last axis stays last: the output is rows of the input's last axis in a new
+ * order, copied with a loop over a 4-byte view of the wasm heap. Other cases go to the stock kernel.
+ */
+function rowCopyTranspose(args: KernelArgs, stock: Kernel): tf.TensorInfo {
+  const { backend } = args;
+  const x = args.inputs.x!;
+  const perm = args.attrs.perm as number[];
+  const r = x.shape.length;
+  if (r < 3 || perm[r - 1] !== r - 1 || (x.dtype !== "float32" && x.dtype !== "int32")) return stock(args);
+  const outShape = perm.map((p) => x.shape[p]!);
+  const inner = x.shape[r - 1]!;
+  const inStrides = new Array<number>(r).fill(1);
+  for (let i = r - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * x.shape[i + 1]!;
+  const srcStride = perm.map((p) => inStrides[p]!); // input offset step for each output axis
+  const out = backend.makeOutput(outShape, x.dtype);
+  const size = tf.util.sizeFromShape(outShape);
+  if (size === 0) return out;
+  const heap = new Int32Array(backend.wasm.HEAPU8.buffer);
+  const src0 = backend.dataIdMap.get(x.dataId).memoryOffset / 4;
+  let dst = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
+  const outer = outShape.slice(0, r - 1);
+  const counter = new Array<number>(r - 1).fill(0);
+  let src = src0;
+  const rows = size / inner;
+  for (let row = 0; row < rows; row++) {
+    for (let k = 0; k < inner; k++) heap[dst + k] = heap[src + k]!;
+    dst += inner;
+    // odometer over the output's outer axes, tracking the input offset
+    for (let axis = r - 2; axis >= 0; axis--) {
+      counter[axis]! += 1;
+      src += srcStride[axis]!;
+      if (counter[axis]! < outer[axis]!) break;
+      src -= srcStride[axis]! * outer[axis]!;
+      counter[axis] = 0;
+    }
+  }
+  return out;
+}
+
+/** Sum of a float32 tensor over its leading axes ([N, n] → [n], axis 0): rows added in order. Else the stock kernel. */
+function leadingAxesSum(args: KernelArgs, stock: Kernel): tf.TensorInfo {
+  const { backend } = args;
+  const x = args.inputs.x!;
+  const r = x.shape.length;
+  const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+  const k = axes.length;
+  if (x.dtype !== "float32" || k === 0 || k >= r || axes.some((a, i) => a !== i)) return stock(args);
+  const keptShape = x.shape.slice(k);
+  const n = tf.util.sizeFromShape(keptShape);
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
+  const outShape = args.attrs.keepDims ? [...new Array<number>(k).fill(1), ...keptShape] : keptShape;
+  const out = backend.makeOutput(outShape, "float32");
+  const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+  const src = backend.dataIdMap.get(x.dataId).memoryOffset / 4;
+  const acc = new Float32Array(n);
+  for (let i = 0; i < rows; i++) {
+    const base = src + i * n;
+    for (let j = 0; j < n; j++) acc[j]! += heap[base + j]!;
+  }
+  heap.set(acc, backend.dataIdMap.get(out.dataId).memoryOffset / 4);
+  return out;
+}

@@ -1,0 +1,95 @@
+/**
+ * Asynchronous Hyperband (Li et al. 2018, section 3 of the ASHA paper): several ASHA brackets that differ in how
+ * early they start pruning, so that a search is not ruined when low-budget scores say little about the final ones.
+ *
+ * Bracket s (s = 0 … sMax) is an ASHA ladder starting at minBudget·eta^s: s = 0 is the most aggressive, sMax
+ * trains everything fully. New trials are dealt to brackets in proportion to Hyperband's bracket sizes
+ * n_s = ⌈(sMax+1)·eta^h / (h+1)⌉ with h = sMax−s halvings, which gives every bracket about the same total budget;
+ * the deal is a fixed, smooth weighted round robin, so it is deterministic and needs only a counter in the state.
+ */
+import { z } from "zod";
+import type { JsonValue } from "../strategies/strategy.js";
+import { AshaScheduler, rungBudgets } from "./asha.js";
+import type { Scheduler, SchedulerDecision } from "./scheduler.js";
+
+export const hyperbandConfigSchema = z.object({
+  type: z.literal("hyperband"),
+  minBudget: z.number().positive().describe("budget of the first rung of the most aggressive bracket"),
+  maxBudget: z.number().positive().describe("full budget: a trial that gets here is complete"),
+  eta: z.number().min(2).max(100).default(3).describe("reduction factor of every bracket (default 3)"),
+});
+export type HyperbandConfig = z.infer<typeof hyperbandConfigSchema>;
+
+interface HyperbandState {
+  dealt: number;
+  assignment: Record<string, number>;
+  brackets: JsonValue[];
+}
+
+export class HyperbandScheduler implements Scheduler {
+  private readonly brackets: AshaScheduler[];
+  /** Bracket of the i-th new trial, i mod cycle length. */
+  private readonly cycle: number[];
+  private dealt = 0;
+  private assignment = new Map<string, number>();
+
+  constructor(readonly config: Omit<HyperbandConfig, "type">) {
+    const ladder = rungBudgets(config.minBudget, config.maxBudget, config.eta);
+    const sMax = ladder.length;
+    this.brackets = [];
+    const sizes: number[] = [];
+    for (let s = 0; s <= sMax; s++) {
+      const minBudget = s < sMax ? ladder[s]! : config.maxBudget;
+      this.brackets.push(new AshaScheduler({ minBudget, maxBudget: config.maxBudget, eta: config.eta }));
+      sizes.push(Math.ceil(((sMax + 1) * config.eta ** (sMax - s)) / (sMax - s + 1)));
+    }
+    this.cycle = smoothRoundRobin(sizes);
+  }
+
+  budgets(trialId: string): number[] {
+    return this.brackets[this.bracketOf(trialId)]!.budgets();
+  }
+
+  report(trialId: string, budget: number, score: number): SchedulerDecision {
+    return this.brackets[this.bracketOf(trialId)]!.report(trialId, budget, score);
+  }
+
+  /** The bracket of a trial, dealt on first sight. */
+  bracketOf(trialId: string): number {
+    let b = this.assignment.get(trialId);
+    if (b === undefined) {
+      b = this.cycle[this.dealt++ % this.cycle.length]!;
+      this.assignment.set(trialId, b);
+    }
+    return b;
+  }
+
+  state(): JsonValue {
+    const s: HyperbandState = { dealt: this.dealt, assignment: Object.fromEntries(this.assignment), brackets: this.brackets.map((b) => b.state()) };
+    return s as unknown as JsonValue;
+  }
+
+  restore(state: JsonValue): void {
+    const s = state as unknown as HyperbandState;
+    this.dealt = s.dealt;
+    this.assignment = new Map(Object.entries(s.assignment));
+    s.brackets.forEach((b, i) => this.brackets[i]!.restore(b));
+  }
+}
+
+/** A sequence in which item i appears weights[i] times, spread out (nginx's smooth weighted round robin). */
+function smoothRoundRobin(weights: number[]): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const current = weights.map(() => 0);
+  const out: number[] = [];
+  for (let n = 0; n < total; n++) {
+    let best = 0;
+    for (let i = 0; i < weights.length; i++) {
+      current[i]! += weights[i]!;
+      if (current[i]! > current[best]!) best = i;
+    }
+    current[best]! -= total;
+    out.push(best);
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/** Training flows: a trained 2-D density integrates to 1; runFlowTrial's metrics, curve, pictures and errors. */
+import * as tf from "@tensorflow/tfjs-core";
+import { PNG } from "pngjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type ProgressPoint } from "../../src/evaluators/evaluator.js";
+import { flowTrainConfigSchema, logProbs, runFlowTrial } from "../../src/evaluators/train-flow.js";
+import { buildFlow } from "../../src/models/flows/index.js";
+import { trainLoop } from "../../src/models/training/index.js";
+import { Rng } from "../../src/spaces/rng.js";
+import { densityDataset } from "../../src/tasks/densities.js";
+import { gridPoints } from "../../src/tasks/plots.js";
+import { useWasm } from "./flows-helpers.js";
+
+beforeAll(useWasm);
+
+const small = { steps: 4, coupling: "affine", scale_bound: "tanh", permutation: "reverse", actnorm: true, hidden_width: 32, hidden_depth: 2, activation: "relu", base: "standard_normal" };
+
+function request(config: unknown, architecture: Record<string, unknown> = small, metric = "gap_nats"): EvaluationRequest {
+  return { trialId: "t1", searchId: "s1", attempt: 1, space: null as never, architecture: architecture as never, config: flowTrainConfigSchema.parse(config), objective: { metric, direction: "minimize" }, seed: 42 };
+}
+
+function context(stopAfter = Infinity): EvaluationContext & { points: ProgressPoint[] } {
+  const points: ProgressPoint[] = [];
+  return { points, reportProgress: (p) => void points.push(p), shouldStop: () => points.length >= stopAfter, log: () => {} };
+}
+
+describe("a trained 2-D flow", () => {
+  it("has a density that integrates to 1 ± 0.02 over a grid covering the data", async () => {
+    const data = densityDataset("two-moons");
+    const flow = buildFlow(small, { dim: 2 }, 3);
+    const rng = new Rng(1);
+    tf.tidy(() => flow.initialize(tf.tensor2d(data.train.subarray(0, 2000), [1000, 2])));
+    const res = await trainLoop({
+      variables: flow.variables(),
+      steps: 150,
+      learningRate: () => 1e-2,
+      loss: () => {
+        const rows = Array.from({ length: 256 }, () => rng.int(data.train.length / 2));
+        const x = tf.tensor2d(rows.flatMap((r) => [data.train[2 * r]!, data.train[2 * r + 1]!]), [256, 2]);
+        return tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar;
+      },
+    });
+    expect(res.lastTrainLoss).toBeLessThan(3.5); // it learned something (N(0,1) on this data: ≈ 4)
+    const extent = 8;
+    const size = 320;
+    const lp = logProbs(flow, gridPoints(extent, size), 2);
+    const cell = ((2 * extent) / size) ** 2;
+    const mass = lp.reduce((s, v) => s + Math.exp(v) * cell, 0);
+    expect(mass).toBeGreaterThan(0.98);
+    expect(mass).toBeLessThan(1.02);
+    flow.dispose();
+  });
+});
+
+describe("runFlowTrial", () => {
+  it("trains on a 2-D task and returns gap, NLL, params, timings, backend, a curve and density.png", async () => {
+    const ctx = context();
+    const before = tf.memory().numTensors;
+    const r = await runFlowTrial(request({ task: "8gaussians", budget: { steps: 40 }, samples: 500 }), ctx);
+    expect(tf.memory().numTensors).toBe(before);
+    const m = r.metrics;
+    for (const k of ["gap_nats", "test_nll", "params", "training_time_s", "sampling_time_s"]) expect(Number.isFinite(m[k] as number), k).toBe(true);
+    expect(m.backend).toBe("wasm");
+    expect(m.gap_nats).toBeCloseTo((m.test_nll as number) - (m.true_entropy as number), 10);
+    expect(ctx.points.some((p) => "train_loss" in p.values)).toBe(true);
+    expect(ctx.points.some((p) => "val_nll" in p.values)).toBe(true);
+    const png = r.artifacts!.find((a) => a.name === "density.png")!;
+    expect(png.contentType).toBe("image/png");
+    expect(PNG.sync.read(png.data).height).toBe(128);
+  });
+
+  it("trains on 14×14 MNIST and reports data-space bits/dim and samples.png", async () => {
+    const arch = { steps: 2, coupling: "additive", mask: "checkerboard", permutation: "none", actnorm: true, hidden_width: 64, hidden_depth: 1, activation: "relu", base: "diagonal_gaussian" };
+    const r = await runFlowTrial(request({ task: "mnist", budget: { steps: 5 }, batchSize: 32 }, arch, "bits_per_dim"), context());
+    const bpd = r.metrics.bits_per_dim as number;
+    expect(bpd).toBeGreaterThan(0.5);
+    expect(bpd).toBeLessThan(12);
+    expect(bpd).toBeCloseTo((r.metrics.test_nll as number) / (196 * Math.LN2), 8);
+    expect(r.artifacts!.map((a) => a.name)).toEqual(["samples.png"]);
+  });
+
+  it("stops between steps when asked (TrialStopped)", async () => {
+    await expect(runFlowTrial(request({ task: "8gaussians", budget: { steps: 500 } }), context(2))).rejects.toBeInstanceOf(TrialStopped);
+  });
+
+  it("fails malformed architectures and unavailable objectives with TrialError", async () => {
+    await expect(runFlowTrial(request({ task: "8gaussians", budget: { steps: 2 } }, { steps: 2, coupling: "glow" }), context())).rejects.toBeInstanceOf(TrialError);
+    await expect(runFlowTrial(request({ task: "pinwheel", budget: { steps: 2 } }, small, "gap_nats"), context())).rejects.toBeInstanceOf(TrialError);
+  });
+});
