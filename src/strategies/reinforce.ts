@@ -18,9 +18,9 @@
  * Determinism: weights are initialised and sampled with the strategy's own seeded Rng (never tf.random); the
  * weights and Adam's moments are in `state()` bit for bit, so a restored strategy continues identically.
  *
- * Duplicates: a sample already proposed in this search is redrawn up to `maxDuplicateTries` times; after that a
- * one-decision mutation of it that is new is proposed instead (the policy has converged there; its neighbours are
- * the useful next trials), and only if none is found the duplicate itself.
+ * Duplicates: a sample already proposed in this search is redrawn up to `maxDuplicateTries` times; after that the
+ * nearest new architecture found by a random walk of one-decision mutations from it is proposed instead (the policy
+ * has converged there; its neighbourhood holds the useful next trials), and only if none is found the duplicate.
  */
 import { z } from "zod";
 import { LstmController, sampleIndex, type ControllerJSON, type Episode } from "../models/controller/lstm-controller.js";
@@ -86,9 +86,12 @@ export class ReinforceStrategy implements Strategy {
         if (!this.seen.has(space.hash(candidate))) break;
       }
       let chosen: Architecture = arch ?? space.sample(this.rng);
-      for (let i = 0; i < options.maxDuplicateTries && this.seen.has(space.hash(chosen)); i++) {
-        const m: Architecture = space.mutate(chosen, this.rng).architecture;
-        if (!this.seen.has(space.hash(m))) chosen = m;
+      // A random walk of one-decision mutations from the duplicate: its near neighbours first, farther ones once
+      // those have all been proposed (a converged policy exhausts them quickly).
+      let walker = chosen;
+      for (let i = 0; i < options.maxDuplicateTries * 20 && this.seen.has(space.hash(chosen)); i++) {
+        walker = space.mutate(walker, this.rng).architecture;
+        if (!this.seen.has(space.hash(walker))) chosen = walker;
       }
       this.seen.add(space.hash(chosen));
       out.push({ architecture: chosen });

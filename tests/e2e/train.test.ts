@@ -86,4 +86,36 @@ describe("searches that train with tfjs, over HTTP with two trainers", () => {
       await cluster.stop();
     }
   }, 660_000);
+
+  it("a flow-2d search (the issue's flow-smoke request) finishes with gaps, curves and density pictures", async () => {
+    const cluster = await startCluster("e2e_flow");
+    try {
+      const created = await cluster.post("/v1/searches", {
+        name: "flow-smoke", space: "flow-2d", strategy: { type: "random" },
+        evaluator: { type: "train", task: "8gaussians", budget: { steps: 200 } },
+        objective: { metric: "gap_nats", direction: "minimize" },
+        budget: { maxTrials: 4, maxParallel: 2 }, seed: 5,
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const search = await cluster.waitForSearch(created.body.id, 600_000);
+      expect(search.status, cluster.outputs()).toBe("completed");
+      expect(search.trials.completed).toBe(4);
+      for (const t of await cluster.trials(created.body.id)) {
+        const detail = await cluster.get(`/v1/trials/${t.id}`);
+        for (const m of ["gap_nats", "test_nll", "params"]) expect(typeof detail.metrics[m], m).toBe("number");
+        expect(detail.metrics.gap_nats).toBeCloseTo(detail.metrics.test_nll - detail.metrics.true_entropy, 6);
+        expect(detail.metrics.gap_nats).toBeGreaterThan(-0.1); // ≥ 0 up to sampling error
+        expect(detail.metrics.backend).toBe("wasm");
+        expect(detail.curve.some((p: { values: Record<string, number> }) => "train_loss" in p.values)).toBe(true);
+        expect(detail.artifacts.map((a: { name: string }) => a.name)).toContain("density.png");
+        const png = await fetch(`${cluster.base}/v1/trials/${t.id}/artifacts/density.png`);
+        expect(png.status).toBe(200);
+        expect(png.headers.get("content-type")).toBe("image/png");
+        expect([...new Uint8Array(await png.arrayBuffer()).slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+      }
+      expect((await fetch(`${cluster.base}/v1/trials/${search.best.id}/artifacts/nope.png`)).status).toBe(404);
+    } finally {
+      await cluster.stop();
+    }
+  }, 660_000);
 });
