@@ -242,5 +242,6 @@ else {
   for (const r of rows) {
     console.log([r.strategy.padEnd(18), r.bestBpc.toFixed(3).padStart(12), String(r.trials).padStart(7), r.budget.toFixed(1).padStart(11), r.seconds.toFixed(0).padStart(9), `  ${r.notes}`].join(" "));
   }
+  console.log(`total time ${rows.reduce((t, r) => t + r.seconds, 0).toFixed(0)} s (wall time depends on the machine's load; the budget does not)`);
   for (const r of rows) if (r.bestArchitecture) console.log(`best of ${r.strategy}: ${JSON.stringify(r.bestArchitecture)}`);
 }

@@ -7,7 +7,7 @@
  * validation loss is not any architecture's score.
  */
 import type { z } from "zod";
-import { dartsConfigSchema } from "../evaluators/train-supernet.js";
+import { dartsConfigSchema } from "../models/supernet/darts-config.js";
 import type { Architecture } from "../spaces/definition.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
 
