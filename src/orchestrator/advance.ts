@@ -83,14 +83,24 @@ async function advanceLocked(client: pg.PoolClient, spaces: SpaceRegistry, searc
       [searchId],
     )
   ).rows.sort((a, b) => Number(BigInt(a.finished_seq) - BigInt(b.finished_seq)));
-  const counts = (await client.query<{ kind: ProposalKind; status: TrialStatus; n: string }>(`SELECT kind, status, count(*) AS n FROM trials WHERE search_id = $1 GROUP BY kind, status`, [searchId])).rows;
-  const count = (statuses: TrialStatus[], kind?: ProposalKind) =>
-    counts.filter((c) => statuses.includes(c.status) && (kind === undefined || c.kind === kind)).reduce((n, c) => n + Number(c.n), 0);
+  // One snapshot of the search's trials. A trial that finished after the update above is not told yet: it counts
+  // as in flight (its advance is queued behind this one), so it is neither counted twice nor replaced.
+  const counts = (
+    await client.query<{ kind: ProposalKind; status: TrialStatus; told: boolean; n: string }>(
+      `SELECT kind, status, told, count(*) AS n FROM trials WHERE search_id = $1 GROUP BY kind, status, told`,
+      [searchId],
+    )
+  ).rows;
+  const count = (statuses: TrialStatus[], opts: { kind?: ProposalKind; told?: boolean } = {}) =>
+    counts
+      .filter((c) => statuses.includes(c.status) && (opts.kind === undefined || c.kind === opts.kind) && (opts.told === undefined || c.told === opts.told))
+      .reduce((n, c) => n + Number(c.n), 0);
+  const FINISHED: TrialStatus[] = ["completed", "pruned", "failed"];
   // Only trials count toward the budget; a supernet job occupies a worker but is not a trial.
-  const completed = count(["completed", "pruned"], "trial");
-  const inFlight = count(["queued", "running"]);
-  const inFlightTrials = count(["queued", "running"], "trial");
-  const failed = count(["failed"]);
+  const completed = count(["completed", "pruned"], { kind: "trial", told: true });
+  const inFlight = count(["queued", "running"]) + count(FINISHED, { told: false });
+  const inFlightTrials = count(["queued", "running"], { kind: "trial" }) + count(FINISHED, { kind: "trial", told: false });
+  const failed = count(["failed"], { told: true });
 
   const strategy = createStrategy(search.strategy, space, search.seed, search.strategy_state);
   if (untold.length > 0) {

@@ -17,6 +17,7 @@
 import { z } from "zod";
 import type { Architecture } from "../spaces/definition.js";
 import { Rng, type RngState } from "../spaces/rng.js";
+import { sampleUnseen } from "./sample-unseen.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
 
 const options = z.object({
@@ -136,13 +137,8 @@ export class EvolutionStrategy implements Strategy {
 
   /** A uniform sample not yet proposed (or, when none is found in time, nothing: the space is nearly exhausted). */
   private randomProposal(): Proposal | undefined {
-    const { space, options } = this.args;
-    if (this.seen.size >= space.size()) return undefined;
-    for (let i = 0; i < options.maxDuplicateTries; i++) {
-      const architecture = space.sample(this.rng);
-      if (this.remember(architecture)) return { architecture };
-    }
-    return undefined;
+    const architecture = sampleUnseen(this.args.space, this.rng, this.seen, this.args.options.maxDuplicateTries);
+    return architecture && this.remember(architecture) ? { architecture } : undefined;
   }
 
   /** Best of `sampleSize` members drawn uniformly with replacement; the earlier (older) one wins ties. */

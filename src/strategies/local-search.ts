@@ -19,6 +19,7 @@ import { z } from "zod";
 import type { Architecture, DecisionValue } from "../spaces/definition.js";
 import { Rng, type RngState } from "../spaces/rng.js";
 import type { SearchSpace } from "../spaces/space.js";
+import { sampleUnseen } from "./sample-unseen.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
 
 const options = z.object({
@@ -132,11 +133,8 @@ export class LocalSearchStrategy implements Strategy {
         this.runs++;
       }
     }
-    for (let i = 0; i < options.maxTries; i++) {
-      const architecture = space.sample(this.rng);
-      if (!this.seen.has(space.hash(architecture))) return { architecture };
-    }
-    return undefined;
+    const architecture = sampleUnseen(space, this.rng, this.seen, options.maxTries);
+    return architecture && { architecture };
   }
 }
 

@@ -22,6 +22,7 @@ import { Rng, type RngState } from "../spaces/rng.js";
 import type { SearchSpace } from "../spaces/space.js";
 import { decisionSlots } from "./decision-slots.js";
 import { KernelRidge } from "./ridge.js";
+import { sampleUnseen } from "./sample-unseen.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
 
 const options = z.object({
@@ -175,11 +176,8 @@ export class PredictorStrategy implements Strategy {
   }
 
   private random(): Proposal | undefined {
-    for (let i = 0; i < this.args.options.maxTries; i++) {
-      const architecture = this.args.space.sample(this.rng);
-      if (!this.seen.has(this.args.space.hash(architecture))) return { architecture };
-    }
-    return undefined;
+    const architecture = sampleUnseen(this.args.space, this.rng, this.seen, this.args.options.maxTries);
+    return architecture && { architecture };
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { Rng, type RngState } from "../spaces/rng.js";
+import { sampleUnseen } from "./sample-unseen.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs } from "./strategy.js";
 
 const options = z.object({
@@ -21,17 +22,11 @@ export class RandomStrategy implements Strategy {
   ask(n: number): Proposal[] {
     const { space, options } = this.args;
     const out: Proposal[] = [];
-    while (out.length < n && this.seen.size < space.size()) {
-      let found = false;
-      for (let i = 0; i < options.maxTriesPerProposal && !found; i++) {
-        const architecture = space.sample(this.rng);
-        const hash = space.hash(architecture);
-        if (this.seen.has(hash)) continue;
-        this.seen.add(hash);
-        out.push({ architecture });
-        found = true;
-      }
-      if (!found) break;
+    while (out.length < n) {
+      const architecture = sampleUnseen(space, this.rng, this.seen, options.maxTriesPerProposal);
+      if (!architecture) break;
+      this.seen.add(space.hash(architecture));
+      out.push({ architecture });
     }
     return out;
   }

@@ -31,11 +31,10 @@ import { TransformerBlock } from "../transformer/block.js";
 import { ConstantCache } from "../transformer/constants.js";
 import { FeedForward } from "../transformer/feedforward.js";
 import { LinearAttention } from "../transformer/linear-attention.js";
-import { crossEntropy, dropoutSeed, oneHotFloat } from "../transformer/model.js";
+import { crossEntropy, languageModelForward, type ForwardOptions } from "../transformer/model.js";
 import { makeNorm, type Norm } from "../transformer/norm.js";
-import { noneOp, type SequenceContext, type SequenceOp } from "../transformer/ops.js";
+import { noneOp, type SequenceOp } from "../transformer/ops.js";
 import { ParamStore } from "../transformer/params.js";
-import { sinusoidalTable } from "../transformer/positions.js";
 import { MixedOp, NONE } from "./mixed-op.js";
 
 export type AttentionCandidate = AttentionKind | typeof NONE;
@@ -167,37 +166,10 @@ export class TransformerSupernet {
     return this.params.count();
   }
 
-  /** tokens: [B, T] int32 → logits [B·T, V]. Same layout as TransformerLM.forward; call inside a tidy or gradient scope. */
-  forward(tokens: tf.Tensor2D, opts: { training?: boolean; step?: number } = {}): tf.Tensor2D {
-    const [B, T] = tokens.shape;
-    if (T > this.dims.contextLength) throw new RangeError(`sequence length ${T} exceeds the context length ${this.dims.contextLength}`);
-    const d = this.base.d_model;
-    const training = opts.training === true && this.base.dropout > 0;
-    const step = opts.step ?? 0;
-    let layerIndex = -1;
-    const ctx: SequenceContext = {
-      batch: B,
-      seqLen: T,
-      training,
-      positions: this.base.positions,
-      constants: this.constants,
-      dropout: (x, site) => (training ? (tf.dropout(x, this.base.dropout, undefined, dropoutSeed(this.seed, step, layerIndex, site)) as tf.Tensor2D) : x),
-    };
-    let x = tf.matMul(oneHotFloat(tokens, this.dims.vocabSize), this.embedding as tf.Tensor2D) as tf.Tensor2D; // [B·T, d]
-    if (this.base.positions === "learned" || this.base.positions === "sinusoidal") {
-      const table =
-        this.base.positions === "learned"
-          ? tf.slice(this.positionTable!, [0, 0], [T, d])
-          : tf.slice(this.constants.get(`sinusoidal:${this.dims.contextLength}:${d}`, () => sinusoidalTable(this.dims.contextLength, d)), [0, 0], [T, d]); // [T, d]
-      x = tf.reshape(tf.add(tf.reshape(x, [B, T, d]), table), [B * T, d]) as tf.Tensor2D;
-    }
-    x = ctx.dropout(x, "embedding");
-    for (const [i, block] of this.blocks.entries()) {
-      layerIndex = i;
-      x = block.apply(x, ctx);
-    }
-    if (this.finalNorm) x = this.finalNorm.apply(x);
-    return tf.matMul(x, this.embedding as tf.Tensor2D, false, true) as tf.Tensor2D; // [B·T, V], tied head
+  /** tokens: [B, T] int32 → logits [B·T, V]: TransformerLM's forward pass over the mixed blocks. Call inside a tidy or gradient scope. */
+  forward(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+    const { dims, embedding, positionTable, blocks, finalNorm, constants, seed } = this;
+    return languageModelForward({ arch: this.base, dims, embedding, positionTable, blocks, finalNorm, constants, seed }, tokens, opts);
   }
 
   /** Mean cross-entropy (nats) of next-token targets [B, T]; `weights` [B, T] select the counted positions. */

@@ -25,6 +25,55 @@ export interface ForwardOptions {
   step?: number;
 }
 
+/** What surrounds the blocks of a Transformer LM; TransformerLM and the DARTS supernet differ only in their blocks. */
+export interface LanguageModelParts {
+  arch: Pick<TransformerArchitecture, "d_model" | "dropout" | "positions">;
+  dims: ModelDims;
+  embedding: tf.Variable; // [V, d]
+  positionTable?: tf.Variable; // [T_max, d], learned positions only
+  blocks: readonly { apply(x: tf.Tensor2D, ctx: SequenceContext): tf.Tensor2D }[];
+  finalNorm?: Norm;
+  constants: ConstantCache;
+  seed: number;
+}
+
+/**
+ * The forward pass: token embedding (+ absolute positions), embedding dropout, the blocks, the final norm, and the
+ * head tied to the embedding. tokens: [B, T] int32 (T ≤ contextLength) → logits [B·T, V].
+ */
+export function languageModelForward(m: LanguageModelParts, tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+  const [B, T] = tokens.shape;
+  if (T > m.dims.contextLength) throw new RangeError(`sequence length ${T} exceeds the context length ${m.dims.contextLength}`);
+  const d = m.arch.d_model;
+  const training = opts.training === true && m.arch.dropout > 0;
+  const step = opts.step ?? 0;
+  let layerIndex = -1;
+  const ctx: SequenceContext = {
+    batch: B,
+    seqLen: T,
+    training,
+    positions: m.arch.positions,
+    constants: m.constants,
+    dropout: (x, site) => (training ? (tf.dropout(x, m.arch.dropout, undefined, dropoutSeed(m.seed, step, layerIndex, site)) as tf.Tensor2D) : x),
+  };
+  const oneHot = oneHotFloat(tokens, m.dims.vocabSize); // [B·T, V]
+  let x = tf.matMul(oneHot, m.embedding as tf.Tensor2D) as tf.Tensor2D; // [B·T, d]
+  if (m.arch.positions === "learned" || m.arch.positions === "sinusoidal") {
+    const table =
+      m.arch.positions === "learned"
+        ? tf.slice(m.positionTable!, [0, 0], [T, d])
+        : tf.slice(m.constants.get(`sinusoidal:${m.dims.contextLength}:${d}`, () => sinusoidalTable(m.dims.contextLength, d)), [0, 0], [T, d]); // [T, d]
+    x = tf.reshape(tf.add(tf.reshape(x, [B, T, d]), table), [B * T, d]) as tf.Tensor2D;
+  }
+  x = ctx.dropout(x, "embedding");
+  for (const [i, block] of m.blocks.entries()) {
+    layerIndex = i;
+    x = block.apply(x, ctx);
+  }
+  if (m.finalNorm) x = m.finalNorm.apply(x);
+  return tf.matMul(x, m.embedding as tf.Tensor2D, false, true) as tf.Tensor2D; // [B·T, V], head tied to the embedding
+}
+
 export class TransformerLM {
   readonly arch: TransformerArchitecture;
   readonly dims: ModelDims;
@@ -61,36 +110,8 @@ export class TransformerLM {
 
   /** tokens: [B, T] int32 (T ≤ contextLength) → logits [B·T, V]. Call inside tf.tidy (or a gradient function). */
   forward(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
-    const [B, T] = tokens.shape;
-    if (T > this.dims.contextLength) throw new RangeError(`sequence length ${T} exceeds the context length ${this.dims.contextLength}`);
-    const d = this.arch.d_model;
-    const training = opts.training === true && this.arch.dropout > 0;
-    const step = opts.step ?? 0;
-    let layerIndex = -1;
-    const ctx: SequenceContext = {
-      batch: B,
-      seqLen: T,
-      training,
-      positions: this.arch.positions,
-      constants: this.constants,
-      dropout: (x, site) => (training ? (tf.dropout(x, this.arch.dropout, undefined, dropoutSeed(this.seed, step, layerIndex, site)) as tf.Tensor2D) : x),
-    };
-    const oneHot = oneHotFloat(tokens, this.dims.vocabSize); // [B·T, V]
-    let x = tf.matMul(oneHot, this.embedding as tf.Tensor2D) as tf.Tensor2D; // [B·T, d]
-    if (this.arch.positions === "learned" || this.arch.positions === "sinusoidal") {
-      const table =
-        this.arch.positions === "learned"
-          ? tf.slice(this.positionTable!, [0, 0], [T, d])
-          : tf.slice(this.constants.get(`sinusoidal:${this.dims.contextLength}:${d}`, () => sinusoidalTable(this.dims.contextLength, d)), [0, 0], [T, d]); // [T, d]
-      x = tf.reshape(tf.add(tf.reshape(x, [B, T, d]), table), [B * T, d]) as tf.Tensor2D;
-    }
-    x = ctx.dropout(x, "embedding");
-    for (const [i, block] of this.blocks.entries()) {
-      layerIndex = i;
-      x = block.apply(x, ctx);
-    }
-    if (this.finalNorm) x = this.finalNorm.apply(x);
-    return tf.matMul(x, this.embedding as tf.Tensor2D, false, true) as tf.Tensor2D; // [B·T, V], head tied to the embedding
+    const { arch, dims, embedding, positionTable, blocks, finalNorm, constants, seed } = this;
+    return languageModelForward({ arch, dims, embedding, positionTable, blocks, finalNorm, constants, seed }, tokens, opts);
   }
 
   /** Mean cross-entropy in nats of next-token targets [B, T] (weights [B, T] select positions; default all). */
