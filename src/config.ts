@@ -9,6 +9,8 @@ import { z } from "zod";
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const int = (min: number, def: number) => z.coerce.number().int().min(min).default(def);
+/** An optional setting for which an empty value (`VAR=`) means unset. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
 export const configSchema = z.object({
   /** PostgreSQL connection string; the database is created by `npm run db:migrate` if missing. */
@@ -43,7 +45,15 @@ export const configSchema = z.object({
   /** Seconds the orchestrator waits between reconciliation sweeps (re-enqueue lost work from PostgreSQL). */
   RECONCILE_INTERVAL_S: int(1, 30),
   /** Force one tfjs backend (tensorflow-gpu, tensorflow, wasm, cpu); by default the fastest that loads. */
-  TFJS_BACKEND: z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).optional(),
+  TFJS_BACKEND: optional(z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"])),
+  /** A trainer runs `train` trials in a worker thread, replaced after a trial that leaves its wasm heap above this
+   *  many MiB (the heap never shrinks; the cap is 4 GiB) or leaks tensors. 0: a fresh thread for every trial. */
+  TRAINER_RECYCLE_HEAP_MB: int(0, 1024),
+  /** "auto": on the wasm backend, compute matrix products with OpenBLAS when the optional native addon and the library
+   *  are installed (3–4× faster products); "off": always the wasm backend's own XNNPACK. */
+  NATIVE_BLAS: z.enum(["auto", "off"]).default("auto"),
+  /** A BLAS shared library (exporting cblas_sgemm) to use instead of looking up OpenBLAS. */
+  NATIVE_BLAS_LIBRARY: optional(z.string()),
   /** Log level of every process (fatal, error, warn, info, debug, trace, silent). */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -5,7 +5,7 @@
  * stalled-job check hands the trial to another trainer after JOB_LOCK_MS.
  */
 import { Worker } from "bullmq";
-import { GPU_BACKENDS, initBackend } from "../src/models/backend.js";
+import { backendLabel, GPU_BACKENDS, initBackend } from "../src/models/backend.js";
 import { GPU_HEARTBEAT_S, GPU_TRIALS_QUEUE, Queues, TRIALS_QUEUE, createRedis, type TrialJob } from "../src/queue/queues.js";
 import { TrialRunner } from "../src/trainer/trial-runner.js";
 import { onShutdown, startProcess } from "./startup.js";
@@ -17,7 +17,7 @@ const queues = new Queues(connection, config);
 const runner = new TrialRunner({ ...rt, queues, log: (msg, extra) => log.info(extra ?? {}, msg) });
 
 // The backend decides which queues this trainer serves: a GPU trainer also takes the GPU queue (supernet jobs).
-const backend = await initBackend(config.TFJS_BACKEND);
+const backend = await initBackend({ force: config.TFJS_BACKEND });
 const gpu = GPU_BACKENDS.includes(backend);
 
 const workers = [TRIALS_QUEUE, ...(gpu ? [GPU_TRIALS_QUEUE] : [])].map((queue) => {
@@ -39,7 +39,7 @@ const workers = [TRIALS_QUEUE, ...(gpu ? [GPU_TRIALS_QUEUE] : [])].map((queue) =
 const announce = () => queues.announceGpuTrainer(rt.workerName).catch((err) => log.warn({ err: String(err) }, "GPU heartbeat failed"));
 const heartbeat = gpu ? setInterval(announce, GPU_HEARTBEAT_S * 1000) : undefined;
 if (gpu) await announce();
-log.info({ worker: rt.workerName, concurrency: config.TRAINER_CONCURRENCY, backend, gpu }, "trainer ready");
+log.info({ worker: rt.workerName, concurrency: config.TRAINER_CONCURRENCY, backend: backendLabel(), gpu }, "trainer ready");
 
 onShutdown(log, async () => {
   clearInterval(heartbeat);

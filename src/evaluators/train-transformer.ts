@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
-import { initBackend } from "../models/backend.js";
+import { backendLabel, initBackend } from "../models/backend.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
 import { flopsPerToken, parameterCount, parseArchitecture, sampleTokens, TransformerLM, type TransformerArchitecture } from "../models/transformer/index.js";
 import { crossEntropy } from "../models/transformer/model.js";
@@ -115,7 +115,7 @@ export async function runTransformerTrial(request: EvaluationRequest, ctx: Evalu
   const started = performance.now();
   const cfg = transformerTrainConfigSchema.parse(request.config ?? {});
   const arch = architectureOf(request);
-  const backend = await initBackend();
+  await initBackend();
   const task = transformerTask(cfg);
   const T = cfg.contextLength;
   if (task instanceof RecallTask && 2 * task.pairs + 2 > T + 1) throw new TrialError(`contextLength ${T} is too short for ${task.pairs} recall pairs and a query`);
@@ -183,7 +183,7 @@ export async function runTransformerTrial(request: EvaluationRequest, ctx: Evalu
       tokens_per_second: result.trainSeconds > 0 ? (result.steps * cfg.batchSize * T) / result.trainSeconds : 0,
       wall_time_s: (performance.now() - started) / 1000,
       steps: result.steps,
-      backend,
+      backend: backendLabel(),
       sample,
     };
     if (metrics.params !== parameterCount(arch, dims)) ctx.log(`parameter formula ${parameterCount(arch, dims)} differs from the built model's ${String(metrics.params)}`);

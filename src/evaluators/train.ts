@@ -5,8 +5,11 @@
  * fields without defaults, and each family validates and completes it with its own schema.
  */
 import { z } from "zod";
+import type { Config as AppConfig } from "../config.js";
+import { currentBackend } from "../models/backend.js";
 import { defineEvaluator, TrialError, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Evaluator } from "./evaluator.js";
 import { FLOW_METRICS, FLOW_TASKS, flowObjectiveIncompatibility, flowTrainConfigSchema, runFlowTrial, type FlowTaskName } from "./train-flow.js";
+import { ThreadedEvaluator } from "./training-thread.js";
 import { runTransformerTrial, TRANSFORMER_METRICS, TRANSFORMER_TASKS, transformerObjectiveIncompatibility, transformerTrainConfigSchema, type TransformerTaskName } from "./train-transformer.js";
 
 interface Family {
@@ -59,12 +62,21 @@ function familyOf(family: string): Family | undefined {
   return FAMILIES[family];
 }
 
-class TrainEvaluator implements Evaluator<TrainConfig> {
-  async evaluate(request: EvaluationRequest<TrainConfig>, ctx: EvaluationContext): Promise<EvaluationResult> {
-    const family = familyOf(request.space.family);
-    if (!family) throw new TrialError(`the train evaluator cannot train '${request.space.family}' spaces`);
-    return family.run(request, ctx);
-  }
+/** Trains one trial in this thread (training threads call this; see training-thread.ts). */
+export function runTrainTrial(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
+  const family = familyOf(request.space.family);
+  if (!family) throw new TrialError(`the train evaluator cannot train '${request.space.family}' spaces`);
+  return family.run(request, ctx);
+}
+
+/**
+ * In training threads unless the trainer runs tfjs-node, whose memory is native and freed (a wasm heap is not),
+ * and whose native module is not meant to be loaded once per thread.
+ */
+function createTrainEvaluator(appConfig: AppConfig): Evaluator<TrainConfig> {
+  const backend = currentBackend();
+  if (backend === "tensorflow" || backend === "tensorflow-gpu") return { evaluate: runTrainTrial };
+  return new ThreadedEvaluator(appConfig.TRAINER_RECYCLE_HEAP_MB * 2 ** 20);
 }
 
 export const trainEvaluator = defineEvaluator({
@@ -86,5 +98,5 @@ export const trainEvaluator = defineEvaluator({
     const metric = family.objectiveIncompatibility(cfg.task, objective.metric);
     return metric ? { field: "objective.metric", message: metric } : undefined;
   },
-  create: () => new TrainEvaluator(),
+  create: createTrainEvaluator,
 });

@@ -9,7 +9,9 @@
  *   - `[batch, M, K] · [1, K, N]` (a shared right operand) is flattened to one `[batch·M, K] · [K, N]` product;
  *   - other batched products run batch item by batch item, each on the fast path (tiny items, as in chunked linear
  *     attention, by a plain loop: creating an XNNPACK operator per item costs more than their arithmetic).
- * The mathematics is unchanged; only the route to the result is.
+ * The mathematics is unchanged; only the route to the result is. When a native BLAS is attached
+ * (`useNativeBlas`, see native-blas.ts), every float32 product goes to its sgemm instead, transposes and batches
+ * included, in place on the wasm heap.
  *
  * It also re-registers `Transpose` for permutations that keep the last axis in place (splitting and merging
  * attention heads, [B, T, H, hd] ↔ [B, H, T, hd]): the stock kernel takes a slow generic path for rank 4 and 5
@@ -17,10 +19,11 @@
  *
  * `Identity` aliases its input (reference count + 1, as the cpu backend does) instead of copying: the engine uses
  * it to save every tensor that backprop needs; so does a `Cast` to the dtype the tensor already has (gradients
- * cast to float32 often). `Sum` over leading axes (bias gradients, [N, n] → [n]) adds rows
- * directly instead of transposing first.
+ * cast to float32 often). `Sum` over leading axes (bias gradients, [N, n] → [n]) adds rows directly (or, on
+ * OpenBLAS, is the product 1ᵀ·X) instead of transposing first.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { NativeBlas } from "./native-blas.js";
 
 /** The parts of the wasm backend this module touches (it is not exported as a type by the package's node bundle). */
 interface WasmBackend {
@@ -35,6 +38,14 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: 
 type Kernel = (args: KernelArgs) => tf.TensorInfo;
 
 let installed = false;
+/** The routed BatchMatMul kernel (set by registerWasmKernels), also used by the Sum kernel on OpenBLAS. */
+let matMul: Kernel;
+let nativeBlas: NativeBlas | null = null;
+
+/** Routes float32 matrix products to `blas` (null: back to XNNPACK). Takes effect from the next product. */
+export function useNativeBlas(blas: NativeBlas | null): void {
+  nativeBlas = blas;
+}
 
 /** Batched items with at most this many multiply–adds are computed by a JS loop instead of one XNNPACK call each. */
 const SMALL_PRODUCT = 16_384;
@@ -58,7 +69,7 @@ function alias(args: KernelArgs): tf.TensorInfo {
 export function registerWasmKernels(): void {
   if (installed) return;
   const transpose = tf.getKernel("Transpose", "wasm")?.kernelFunc as unknown as Kernel;
-  replaceKernel("BatchMatMul", (matMulFast) => (args) => routedBatchMatMul(args, matMulFast, transpose));
+  replaceKernel("BatchMatMul", (matMulFast) => (matMul = (args) => routedBatchMatMul(args, matMulFast, transpose)));
   replaceKernel("Transpose", (stock) => (args) => rowCopyTranspose(args, stock));
   replaceKernel("Identity", (stock) => (args) => (args.inputs.x!.dtype === "string" ? stock(args) : alias(args)));
   replaceKernel("Cast", (stock) => (args) => (args.inputs.x!.dtype === args.attrs.dtype && args.attrs.dtype !== "string" ? alias(args) : stock(args)));
@@ -89,6 +100,7 @@ function routedBatchMatMul(args: KernelArgs, matMulFast: Kernel, transpose: Kern
   const outShape = [...outBatchShape, m, n];
   // Broadcasting other than "one side has batch 1" is left to the original kernel.
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return matMulFast(args);
+  if (nativeBlas) return nativeBatchMatMul(nativeBlas, args, { batchA, batchB, m, k, n, transposeA, transposeB }, outShape);
 
   // Operands as [batch, rows, cols] views (no copy), then made non-transposed with one explicit transpose each.
   const temps: tf.TensorInfo[] = [];
@@ -160,6 +172,29 @@ function routedBatchMatMul(args: KernelArgs, matMulFast: Kernel, transpose: Kern
   return out;
 }
 
+/** The product on the native BLAS: operands read in place (transposes by flag), a shared operand by stride 0. */
+function nativeBatchMatMul(
+  blas: NativeBlas,
+  { inputs, backend }: KernelArgs,
+  p: { batchA: number; batchB: number; m: number; k: number; n: number; transposeA: boolean; transposeB: boolean },
+  outShape: number[],
+): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, "float32");
+  // Offsets are taken after makeOutput: allocating may grow the heap (and detach an older ArrayBuffer).
+  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+  const [a, b, c] = [offset(inputs.a!), offset(inputs.b!), offset(out)];
+  const { batchA, batchB, m, k, n, transposeA, transposeB } = p;
+  if (batchB === 1 && !transposeA) {
+    // [batchA·m, k] · [k, n]: one product, the best shape for the BLAS.
+    blas.gemm(heap, false, transposeB, batchA * m, n, k, a, b, c, 1, 0, 0, 0);
+  } else {
+    const batch = Math.max(batchA, batchB);
+    blas.gemm(heap, transposeA, transposeB, m, n, k, a, b, c, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n);
+  }
+  return out;
+}
+
 /**
  * Transpose of a rank ≥ 3 tensor whose last axis stays last: the output is rows of the input's last axis in a new
  * order, copied with a loop over a 4-byte view of the wasm heap. Other cases go to the stock kernel.
@@ -200,7 +235,11 @@ function rowCopyTranspose(args: KernelArgs, stock: Kernel): tf.TensorInfo {
   return out;
 }
 
-/** Sum of a float32 tensor over its leading axes ([N, n] → [n], axis 0): rows added in order. Else the stock kernel. */
+/**
+ * Sum of a float32 tensor over its leading axes ([N, n] → [n], axis 0): on OpenBLAS the product 1ᵀ[1, N] · X[N, n],
+ * else rows added in order by a JS loop (XNNPACK would repack X as a right operand on every call, which costs more).
+ * Other reductions go to the stock kernel.
+ */
 function leadingAxesSum(args: KernelArgs, stock: Kernel): tf.TensorInfo {
   const { backend } = args;
   const x = args.inputs.x!;
@@ -212,14 +251,22 @@ function leadingAxesSum(args: KernelArgs, stock: Kernel): tf.TensorInfo {
   const n = tf.util.sizeFromShape(keptShape);
   const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
   const outShape = args.attrs.keepDims ? [...new Array<number>(k).fill(1), ...keptShape] : keptShape;
+  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  if (nativeBlas) {
+    const ones = backend.makeOutput([1, rows], "float32");
+    new Float32Array(backend.wasm.HEAPU8.buffer).fill(1, offset(ones), offset(ones) + rows);
+    const sum = matMul({ inputs: { a: ones, b: { dataId: x.dataId, shape: [rows, n], dtype: "float32" } }, backend, attrs: { transposeA: false, transposeB: false } });
+    backend.disposeData(ones.dataId);
+    return { dataId: sum.dataId, shape: outShape, dtype: "float32" };
+  }
   const out = backend.makeOutput(outShape, "float32");
   const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
-  const src = backend.dataIdMap.get(x.dataId).memoryOffset / 4;
+  const src = offset(x);
   const acc = new Float32Array(n);
   for (let i = 0; i < rows; i++) {
     const base = src + i * n;
     for (let j = 0; j < n; j++) acc[j]! += heap[base + j]!;
   }
-  heap.set(acc, backend.dataIdMap.get(out.dataId).memoryOffset / 4);
+  heap.set(acc, offset(out));
   return out;
 }

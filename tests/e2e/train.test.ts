@@ -3,7 +3,11 @@
  * processes and their trials carry curves, metrics, samples and pictures.
  */
 import { describe, expect, it } from "vitest";
+import { loadNativeBlas } from "../../src/models/native-blas.js";
 import { startCluster } from "../setup/cluster.js";
+
+/** Trainers report "wasm+openblas" where the native addon and OpenBLAS are installed (as in CI), else "wasm". */
+const wasmLabel = loadNativeBlas().blas ? "wasm+openblas" : "wasm";
 
 describe("searches that train with tfjs, over HTTP with two trainers", () => {
   it("a transformer-lm search (the issue's lm-smoke request) finishes with curves, metrics and text samples", async () => {
@@ -27,7 +31,7 @@ describe("searches that train with tfjs, over HTTP with two trainers", () => {
         for (const m of ["val_bpc", "val_loss", "params", "flops_per_token", "tokens_per_second"]) expect(typeof detail.metrics[m], m).toBe("number");
         expect(detail.metrics.val_bpc).toBeCloseTo(detail.metrics.val_loss / Math.LN2, 6);
         expect(detail.metrics.val_bpc).toBeLessThan(Math.log2(83) + 0.5); // learned something of the 83-character vocabulary
-        expect(detail.metrics.backend).toBe("wasm");
+        expect(detail.metrics.backend).toBe(wasmLabel);
         expect(typeof detail.metrics.sample).toBe("string");
         expect(detail.metrics.sample.length).toBeGreaterThanOrEqual(200);
         expect(detail.curve.some((p: { values: Record<string, number> }) => "train_loss" in p.values)).toBe(true);
@@ -105,7 +109,7 @@ describe("searches that train with tfjs, over HTTP with two trainers", () => {
         for (const m of ["gap_nats", "test_nll", "params"]) expect(typeof detail.metrics[m], m).toBe("number");
         expect(detail.metrics.gap_nats).toBeCloseTo(detail.metrics.test_nll - detail.metrics.true_entropy, 6);
         expect(detail.metrics.gap_nats).toBeGreaterThan(-0.1); // ≥ 0 up to sampling error
-        expect(detail.metrics.backend).toBe("wasm");
+        expect(detail.metrics.backend).toBe(wasmLabel);
         expect(detail.curve.some((p: { values: Record<string, number> }) => "train_loss" in p.values)).toBe(true);
         expect(detail.artifacts.map((a: { name: string }) => a.name)).toContain("density.png");
         const png = await fetch(`${cluster.base}/v1/trials/${t.id}/artifacts/density.png`);

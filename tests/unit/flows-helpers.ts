@@ -10,7 +10,7 @@ import { Rng } from "../../src/spaces/rng.js";
 import type { Transform } from "../../src/models/flows/transform.js";
 
 export async function useWasm(): Promise<void> {
-  const name = await initBackend("wasm");
+  const name = await initBackend({ force: "wasm" });
   expect(name).toBe("wasm"); // initBackend registers the gradient functions too
 }
 

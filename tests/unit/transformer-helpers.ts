@@ -4,7 +4,7 @@ import { initBackend } from "../../src/models/backend.js";
 import type { TransformerArchitecture, LayerSpec } from "../../src/models/transformer/index.js";
 
 export async function useWasm(): Promise<void> {
-  expect(await initBackend("wasm")).toBe("wasm");
+  expect(await initBackend({ force: "wasm" })).toBe("wasm");
 }
 
 export function tinyArch(overrides: Partial<TransformerArchitecture> = {}, layer: Partial<LayerSpec> = {}): TransformerArchitecture {

@@ -1,11 +1,24 @@
 /** The re-registered wasm kernels (src/models/wasm-kernels.ts) give the cpu backend's results, and free what they allocate. */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backendLabel } from "../../src/models/backend.js";
+import { loadNativeBlas } from "../../src/models/native-blas.js";
+import { useNativeBlas } from "../../src/models/wasm-kernels.js";
 import { Rng } from "../../src/spaces/rng.js";
 import { useWasm } from "./transformer-helpers.js";
 
 beforeAll(useWasm);
+
+// The products run on XNNPACK (the wasm backend's own) or on OpenBLAS through the native addon (native-blas.ts).
+// CI installs OpenBLAS and builds the addon, so both routes are tested there; elsewhere the OpenBLAS route is
+// skipped when the library or the addon is missing (the reason is printed).
+const native = loadNativeBlas();
+if (!native.blas) console.warn(`OpenBLAS route not tested: ${native.reason}`);
+const routes = [
+  { name: "XNNPACK", blas: null, skip: false },
+  { name: "OpenBLAS", blas: native.blas, skip: !native.blas },
+];
 
 function values(shape: number[], seed: number): Float32Array {
   const rng = new Rng(seed);
@@ -27,7 +40,10 @@ async function compare(shapes: number[][], op: (...xs: tf.Tensor[]) => tf.Tensor
   return { diff, shape: got.shape };
 }
 
-describe("BatchMatMul routing", () => {
+describe.each(routes)("BatchMatMul routing on $name", ({ blas, skip }) => {
+  beforeAll(() => useNativeBlas(blas));
+  afterAll(() => useNativeBlas(native.blas));
+  if (skip) return void it.skip("OpenBLAS or the native addon is not installed");
   const cases: Array<[number[], number[], boolean, boolean, number[]]> = [
     [[5, 7], [7, 3], false, false, [5, 3]],
     [[7, 5], [7, 3], true, false, [5, 3]],
@@ -57,6 +73,38 @@ describe("BatchMatMul routing", () => {
   it("rejects mismatched inner dimensions", () => {
     expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 2]))).toThrow(/inner shapes/);
   });
+
+  it("frees what it allocates, batched and transposed products included", () => {
+    const backend = tf.engine().backend;
+    const [a, b, c] = [tf.ones([6, 4, 3]), tf.ones([6, 5, 3]), tf.ones([3, 7])];
+    const before = backend.numDataIds();
+    tf.matMul(a, b, false, true).dispose();
+    tf.matMul(a, c).dispose();
+    tf.matMul(a, a, true, false).dispose();
+    expect(backend.numDataIds()).toBe(before);
+    tf.dispose([a, b, c]);
+  });
+});
+
+describe("native BLAS", () => {
+  it.runIf(process.env.CI)("is in use in CI, where OpenBLAS is installed and the addon built", () => {
+    expect(native.reason).toBeUndefined();
+    expect(backendLabel()).toBe("wasm+openblas");
+  });
+
+  it.skipIf(!native.blas)("rejects operands outside the heap instead of touching other memory", () => {
+    const heap = new ArrayBuffer(4 * 64);
+    expect(() => native.blas!.gemm(heap, false, false, 4, 4, 4, 0, 16, 60, 1, 0, 0, 0)).toThrow(/outside the buffer/);
+    expect(() => native.blas!.gemm(heap, false, false, 2, 2, 2, 0, 4, 8, 3, 40, 4, 4)).toThrow(/outside the buffer/);
+    expect(() => native.blas!.gemm(heap, false, false, -1, 2, 2, 0, 4, 8, 1, 0, 0, 0)).toThrow(/negative/);
+  });
+
+  it("NATIVE_BLAS=off keeps XNNPACK; a library without cblas_sgemm is refused with a reason", () => {
+    if (!native.blas) return void expect(native.reason).toMatch(/addon is not built|OpenBLAS is not installed|did not load/);
+    const wrong = loadNativeBlas("libc.so.6");
+    expect(wrong.blas).toBeNull();
+    expect(wrong.reason).toMatch(/libc.so.6 has no cblas_sgemm/);
+  });
 });
 
 describe("Transpose, Identity and Sum", () => {
@@ -71,14 +119,22 @@ describe("Transpose, Identity and Sum", () => {
     });
   }
 
-  for (const [shape, axis, keep] of [
-    [[7, 5], 0, false],
-    [[3, 4, 5], [0, 1], true],
-    [[3, 4, 5], 2, false],
-  ] as Array<[number[], number | number[], boolean]>) {
-    it(`sum [${shape}] over ${JSON.stringify(axis)}${keep ? " keeping dims" : ""}`, async () => {
-      expect((await compare([shape], (x) => tf.sum(x!, axis, keep))).diff).toBeLessThan(1e-5);
-    });
+  for (const { name, blas, skip } of routes) {
+    for (const [shape, axis, keep] of [
+      [[7, 5], 0, false],
+      [[3, 4, 5], [0, 1], true],
+      [[3, 4, 5], 2, false],
+      [[300, 20], 0, false],
+    ] as Array<[number[], number | number[], boolean]>) {
+      it.skipIf(skip)(`sum [${shape}] over ${JSON.stringify(axis)}${keep ? " keeping dims" : ""} (${name} route)`, async () => {
+        useNativeBlas(blas);
+        try {
+          expect((await compare([shape], (x) => tf.sum(x!, axis, keep))).diff).toBeLessThan(1e-4);
+        } finally {
+          useNativeBlas(native.blas);
+        }
+      });
+    }
   }
 
   it("identity aliases the data and frees it when the last tensor goes", () => {
@@ -90,15 +146,5 @@ describe("Transpose, Identity and Sum", () => {
     expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
     b.dispose();
     expect(backend.numDataIds()).toBe(before);
-  });
-
-  it("batched products free their temporaries", () => {
-    const backend = tf.engine().backend;
-    const a = tf.ones([6, 4, 3]);
-    const b = tf.ones([6, 5, 3]);
-    const before = backend.numDataIds();
-    tf.matMul(a, b, false, true).dispose();
-    expect(backend.numDataIds()).toBe(before);
-    tf.dispose([a, b]);
   });
 });

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest } from "../../src/evaluators/evaluator.js";
 import { runTransformerTrial } from "../../src/evaluators/train-transformer.js";
+import { backendLabel } from "../../src/models/backend.js";
 import { trainLoop, warmupCosine } from "../../src/models/training/index.js";
 import { TransformerLM } from "../../src/models/transformer/index.js";
 import { Rng } from "../../src/spaces/rng.js";
@@ -108,7 +109,7 @@ describe("runTransformerTrial", () => {
     const a = await runTransformerTrial(request(arch, small), ctx);
     const b = await runTransformerTrial(request(arch, small), context());
     for (const key of ["val_loss", "val_bpc", "params", "flops_per_token", "tokens_per_second", "wall_time_s", "train_loss"]) expect(typeof a.metrics[key]).toBe("number");
-    expect(a.metrics.backend).toBe("wasm");
+    expect(a.metrics.backend).toBe(backendLabel());
     expect(typeof a.metrics.sample).toBe("string");
     expect((a.metrics.sample as string).length).toBe(20);
     expect(a.metrics.val_bpc).toBeCloseTo((a.metrics.val_loss as number) / Math.LN2, 10);
