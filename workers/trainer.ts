@@ -8,7 +8,7 @@ import { Worker } from "bullmq";
 import { backendLabel, GPU_BACKENDS, initBackend } from "../src/models/backend.js";
 import { GPU_HEARTBEAT_S, GPU_TRIALS_QUEUE, Queues, TRIALS_QUEUE, createRedis, type TrialJob } from "../src/queue/queues.js";
 import { TrialRunner } from "../src/trainer/trial-runner.js";
-import { onShutdown, startProcess } from "./startup.js";
+import { die, onShutdown, startProcess } from "./startup.js";
 
 const rt = await startProcess("trainer");
 const { config, log } = rt;
@@ -17,7 +17,7 @@ const queues = new Queues(connection, config);
 const runner = new TrialRunner({ ...rt, queues, log: (msg, extra) => log.info(extra ?? {}, msg) });
 
 // The backend decides which queues this trainer serves: a GPU trainer also takes the GPU queue (supernet jobs).
-const backend = await initBackend({ force: config.TFJS_BACKEND });
+const backend = await initBackend({ force: config.TFJS_BACKEND }).catch((err: Error) => die("trainer", err.message));
 const gpu = GPU_BACKENDS.includes(backend);
 
 const workers = [TRIALS_QUEUE, ...(gpu ? [GPU_TRIALS_QUEUE] : [])].map((queue) => {

@@ -73,7 +73,10 @@ export function initBackend(options: BackendOptions = {}): Promise<BackendName> 
         label = name;
         let matmul = "";
         if (name === "wasm" && (options.nativeBlas ?? settings.NATIVE_BLAS) === "auto") {
-          const { blas, reason } = loadNativeBlas(options.nativeBlasLibrary ?? settings.NATIVE_BLAS_LIBRARY);
+          const library = options.nativeBlasLibrary ?? settings.NATIVE_BLAS_LIBRARY;
+          const { blas, reason } = loadNativeBlas(library);
+          // A library named explicitly must load: silently training 3× slower is worse than stopping at start.
+          if (library && !blas) throw new Error(`NATIVE_BLAS_LIBRARY=${library} cannot be used: ${reason}`);
           useNativeBlas(blas);
           if (blas) label = "wasm+openblas";
           matmul = blas ? `, matrix products on ${blas.description}` : ` (matrix products on XNNPACK: ${reason})`;

@@ -38,6 +38,12 @@ describe("start-up failures", () => {
     expect(empty.code).toBe(1);
     expect(empty.lines).toEqual(["orchestrator: PostgreSQL schema missing: run `npm run db:migrate`"]);
   });
+
+  it("a BLAS named by NATIVE_BLAS_LIBRARY that cannot be used: the trainer exits 1 saying why", async () => {
+    const { code, lines } = await exitLine("trainer", { TFJS_BACKEND: "wasm", NATIVE_BLAS_LIBRARY: "libdoes-not-exist.so" });
+    expect(code).toBe(1);
+    expect(lines.at(-1)).toMatch(/^trainer: NATIVE_BLAS_LIBRARY=libdoes-not-exist.so cannot be used: /);
+  });
 });
 
 describe("SIGTERM", () => {
