@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
-import { initBackend } from "../models/backend.js";
+import { backendLabel, initBackend } from "../models/backend.js";
 import { buildFlow, parseFlowArchitecture, type Flow, type FlowInput } from "../models/flows/index.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
 import { Rng } from "../spaces/rng.js";
@@ -130,7 +130,7 @@ function prepareMnist(data: MnistData): PreparedTask {
 /** Trains `request.architecture` on `request.config.task` and returns its metrics and picture. */
 export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
   const cfg = flowTrainConfigSchema.parse(request.config ?? {});
-  const backend = await initBackend(); // also registers tfjs's gradient functions (src/models/tfjs-gradients.ts)
+  await initBackend(); // also registers tfjs's gradient functions (src/models/tfjs-gradients.ts)
 
   let arch;
   try {
@@ -212,7 +212,7 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
       params,
       training_time_s: trainingTime,
       steps: result.steps,
-      backend,
+      backend: backendLabel(),
       task: cfg.task,
     };
 

@@ -49,6 +49,9 @@ describe("NAS-Bench-201 random search over HTTP with separate processes", () => 
       const id = created.body.id;
       await waitFor("40 completed trials before the kill", async () => (await cluster.get(`/v1/searches/${id}`)).trials.completed >= 40, 120_000);
       const victim = cluster.trainers[0]!;
+      // Kill it while it holds trials (under load it may start after the other trainer has taken many).
+      const victimName = `:${victim.child.pid}`;
+      await waitFor("a trial running on the victim", async () => (await cluster.trials(id)).some((t) => t.status === "running" && String(t.worker).endsWith(victimName)), 60_000, 20);
       victim.child.kill("SIGKILL");
       const search = await cluster.waitForSearch(id, 240_000);
       const trials = await cluster.trials(id);

@@ -4,6 +4,7 @@ import { PNG } from "pngjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type ProgressPoint } from "../../src/evaluators/evaluator.js";
 import { flowTrainConfigSchema, logProbs, runFlowTrial } from "../../src/evaluators/train-flow.js";
+import { backendLabel } from "../../src/models/backend.js";
 import { buildFlow } from "../../src/models/flows/index.js";
 import { trainLoop } from "../../src/models/training/index.js";
 import { Rng } from "../../src/spaces/rng.js";
@@ -60,7 +61,7 @@ describe("runFlowTrial", () => {
     expect(tf.memory().numTensors).toBe(before);
     const m = r.metrics;
     for (const k of ["gap_nats", "test_nll", "params", "training_time_s", "sampling_time_s"]) expect(Number.isFinite(m[k] as number), k).toBe(true);
-    expect(m.backend).toBe("wasm");
+    expect(m.backend).toBe(backendLabel());
     expect(m.gap_nats).toBeCloseTo((m.test_nll as number) - (m.true_entropy as number), 10);
     expect(ctx.points.some((p) => "train_loss" in p.values)).toBe(true);
     expect(ctx.points.some((p) => "val_nll" in p.values)).toBe(true);
