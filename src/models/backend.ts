@@ -74,7 +74,9 @@ export function initBackend(options: BackendOptions = {}): Promise<BackendName> 
         let matmul = "";
         if (name === "wasm" && (options.nativeBlas ?? settings.NATIVE_BLAS) === "auto") {
           const library = options.nativeBlasLibrary ?? settings.NATIVE_BLAS_LIBRARY;
-          const { blas, reason } = loadNativeBlas(library);
+          const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer;
+          // N-API (Node 20) reads no SharedArrayBuffer: a multi-threaded wasm build keeps XNNPACK.
+          const { blas, reason } = heap instanceof SharedArrayBuffer ? { blas: null, reason: "the wasm heap is shared (multi-threaded wasm)" } : loadNativeBlas(library);
           // A library named explicitly must load: silently training 3× slower is worse than stopping at start.
           if (library && !blas) throw new Error(`NATIVE_BLAS_LIBRARY=${library} cannot be used: ${reason}`);
           useNativeBlas(blas);
