@@ -114,9 +114,11 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "nas_blas.gemm: operand outside the buffer");
     return NULL;
   }
+  if (m == 0 || n == 0) return NULL; /* an empty output: nothing to compute */
   float *heap = (float *)data;
-  const int lda = transA ? (int)m : (int)k;
-  const int ldb = transB ? (int)k : (int)n;
+  /* Leading dimensions of the row-major operands as stored; BLAS requires them ≥ 1 even for empty operands. */
+  const int lda = (int)(transA ? m : (k > 0 ? k : 1));
+  const int ldb = (int)(transB ? (k > 0 ? k : 1) : n);
   for (int64_t i = 0; i < batch; i++) {
     const float *a = heap + v[3] + i * v[7];
     const float *b = heap + v[4] + i * v[8];

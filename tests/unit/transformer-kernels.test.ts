@@ -61,6 +61,10 @@ describe.each(routes)("BatchMatMul routing on $name", ({ blas, skip }) => {
     [[3, 30, 40], [3, 20, 30], true, true, [3, 40, 20]],
     [[3, 40, 30], [30, 20], false, false, [3, 40, 20]],
     [[40, 30], [3, 20, 30], false, true, [3, 40, 20]],
+    // empty operands
+    [[0, 7], [7, 3], false, false, [0, 3]],
+    [[5, 0], [0, 3], false, false, [5, 3]],
+    [[0, 5], [0, 3], true, false, [5, 3]],
   ];
   for (const [sa, sb, ta, tb, out] of cases) {
     it(`[${sa}]${ta ? "ᵀ" : ""} · [${sb}]${tb ? "ᵀ" : ""}`, async () => {
