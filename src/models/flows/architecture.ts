@@ -9,6 +9,8 @@
  *   mask         "half" (flat data) | "checkerboard" | "channel" (images; parity alternates by step)
  *   hidden_width, hidden_depth, activation: the conditioner MLP (or MADE) of every coupling
  *   base         "standard_normal" | "diagonal_gaussian" (learned mean and scale)
+ * An additive flow on a standard normal base ends with NICE's diagonal scaling layer (scaling.ts), since additive
+ * couplings cannot change volume; a learned diagonal Gaussian base already is that scaling.
  */
 import { z } from "zod";
 import { ActNorm } from "./actnorm.js";
@@ -22,6 +24,7 @@ import { couplingMask, MASK_KINDS, type ImageShape } from "./masks.js";
 import { Permutation } from "./permutation.js";
 import { Rng } from "./random.js";
 import { SCALE_BOUNDS } from "./scale.js";
+import { DiagonalScaling } from "./scaling.js";
 import { CompositeTransform, type Transform } from "./transform.js";
 
 export const flowArchitectureSchema = z.object({
@@ -70,6 +73,11 @@ function maskFor(arch: FlowArchitecture, input: FlowInput, step: number): number
   return couplingMask(arch.mask, input.dim, alternate ? step : 0, input.image);
 }
 
+/** NICE's top scaling layer: only additive flows lack a volume change, and a learned base provides one. */
+function needsScaling(arch: FlowArchitecture): boolean {
+  return arch.coupling === "additive" && arch.base === "standard_normal";
+}
+
 function conditionerOf(arch: FlowArchitecture): ConditionerSpec {
   return { width: arch.hidden_width, depth: arch.hidden_depth, activation: arch.activation };
 }
@@ -90,6 +98,7 @@ export function buildFlow(archInput: FlowArchitecture | unknown, input: FlowInpu
     else if (arch.coupling === "affine") layers.push(new AffineCoupling({ mask, conditioner: cond, scaleBound: arch.scale_bound }, rng));
     else layers.push(new MaskedAutoregressive(input.dim, { ...cond, scaleBound: arch.scale_bound }, rng));
   }
+  if (needsScaling(arch)) layers.push(new DiagonalScaling(input.dim));
   const base = arch.base === "diagonal_gaussian" ? new DiagonalGaussian(input.dim) : new StandardNormal(input.dim);
   return new Flow(new CompositeTransform(layers), base);
 }
@@ -100,6 +109,7 @@ export function flowParameterCount(archInput: FlowArchitecture | unknown, input:
   const d = input.dim;
   const cond = conditionerOf(arch);
   let total = arch.base === "diagonal_gaussian" ? 2 * d : 0;
+  if (needsScaling(arch)) total += d;
   for (let s = 0; s < arch.steps; s++) {
     if (arch.actnorm) total += 2 * d;
     if (arch.permutation === "lu") total += d * d;

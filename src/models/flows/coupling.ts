@@ -4,6 +4,8 @@
  *   - NICE additive coupling (Dinh et al. 2014):   z_B = x_B + t(x_A),              log|det J| = 0.
  *   - RealNVP affine coupling (Dinh et al. 2016):  z_B = x_B ⊙ exp(s(x_A)) + t(x_A), log|det J| = Σ s.
  * The inverse needs only the conditioner on z_A = x_A, so it is exact and as cheap as the forward pass.
+ * Both start close to identity: their conditioners' last layers start small (conditioner.ts, OUTPUT_INIT_SCALE),
+ * so t ≈ 0 and s ≈ 0; NICE's scaling layer that ends an additive flow is in scaling.ts.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { buildMlp, mlpParameterCount, type Activation, type Op } from "./conditioner.js";

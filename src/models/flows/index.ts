@@ -4,7 +4,7 @@
  *                      and CompositeTransform (a chain of transforms is a transform)
  *   coupling.ts        NICE additive and RealNVP affine coupling;  split.ts / masks.ts: how inputs are split
  *   made.ts            MADE masks;  autoregressive.ts: the MAF layer built on it
- *   actnorm.ts         Glow's actnorm with data-dependent initialisation
+ *   actnorm.ts         Glow's actnorm with data-dependent initialisation;  scaling.ts: NICE's diagonal scaling
  *   permutation.ts     reverse / fixed random permutations;  lu-linear.ts: Glow's LU-parametrised linear map
  *   scale.ts           bounded log-scales (tanh, sigmoid);  conditioner.ts: the MLP conditioners (Op interface)
  *   distributions.ts   base distributions;  flow.ts: Flow = transform + base (log p by change of variables, sampling)
@@ -19,6 +19,7 @@ export * from "./coupling.js";
 export * from "./made.js";
 export * from "./autoregressive.js";
 export * from "./actnorm.js";
+export * from "./scaling.js";
 export * from "./permutation.js";
 export * from "./lu-linear.js";
 export * from "./distributions.js";

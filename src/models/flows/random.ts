@@ -8,9 +8,9 @@ import { Rng } from "../../spaces/rng.js";
 
 export { Rng };
 
-/** Glorot/Xavier uniform [fanIn, fanOut] matrix. */
-export function glorotUniform(rng: Rng, fanIn: number, fanOut: number): tf.Tensor2D {
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
+/** Glorot/Xavier uniform [fanIn, fanOut] matrix, times `gain`. */
+export function glorotUniform(rng: Rng, fanIn: number, fanOut: number, gain = 1): tf.Tensor2D {
+  const limit = gain * Math.sqrt(6 / (fanIn + fanOut));
   const data = new Float32Array(fanIn * fanOut);
   for (let i = 0; i < data.length; i++) data[i] = (2 * rng.next() - 1) * limit;
   return tf.tensor2d(data, [fanIn, fanOut]);

@@ -4,7 +4,7 @@
  *   - "tanh":    log s = c ⊙ tanh(r), c a learned per-dimension scale initialised to 1 (the RealNVP reference
  *                implementation's `scale * tanh(s)`); |log s| ≤ |c|.
  *   - "sigmoid": s = 2σ(r) ∈ (0, 2), log s = log 2 − softplus(−r) (Glow uses σ(r + 2)); s = 1 at r = 0.
- * Both give s = 1 at r = 0, so a zero-initialised conditioner starts the layer at identity.
+ * Both give s = 1 at r = 0, so a conditioner whose last layer starts small starts the layer near identity.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { fastTanh } from "./conditioner.js";
