@@ -124,6 +124,12 @@ class TrainingThread {
     });
   }
 
+  /** An idle thread does not keep the process alive; a running one does. */
+  setBusy(busy: boolean): void {
+    if (busy) this.worker.ref();
+    else this.worker.unref();
+  }
+
   async terminate(): Promise<void> {
     await this.worker.terminate();
   }
@@ -152,6 +158,7 @@ export class ThreadedEvaluator implements Evaluator {
       thread = await TrainingThread.start();
     }
     this.busy.add(thread);
+    thread.setBusy(true);
     let keep = false;
     try {
       const { result, error, health } = await thread.run(request, ctx);
@@ -163,6 +170,7 @@ export class ThreadedEvaluator implements Evaluator {
       return result!;
     } finally {
       this.busy.delete(thread);
+      thread.setBusy(false);
       if (keep) this.idle.push(thread);
       else await thread.terminate();
     }
