@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   ActNorm,
   AdditiveCoupling,
+  Dense,
   AffineCoupling,
   CompositeTransform,
   LULinear,
@@ -61,6 +62,22 @@ describe("flow blocks: round trip and log-det", () => {
     const x = randomPoints(5, d, 9);
     checkTransform(chain, x);
     chain.dispose();
+  });
+});
+
+describe("conditioner initialisation", () => {
+  it("a 2-D coupling's smooth units start in their nonlinear range (fan-in init, not Glorot's ≤ 0.22 weights)", () => {
+    // The conditioner sees one coordinate; standardised inputs in ±2 must reach |pre-activation| > 1 in many units,
+    // or tanh/ELU/swish conditioners start (and stay for most of a run) nearly linear. Glorot: max |w·x + 0| ≈ 0.43.
+    const coupling = new AffineCoupling({ mask: couplingMask("half", 2, 0), conditioner: { width: 128, depth: 2, activation: "tanh" }, scaleBound: "tanh" }, new Rng(1));
+    const first = (coupling.conditioner as unknown as { ops: unknown[] }).ops[0] as Dense;
+    const x = tf.tensor2d(Array.from({ length: 41 }, (_, i) => -2 + i / 10), [41, 1]);
+    const pre = first.apply(x);
+    const reach = tf.tidy(() => tf.max(tf.abs(pre), 0).arraySync() as number[]);
+    expect(reach.filter((r) => r > 1).length / reach.length).toBeGreaterThan(0.25);
+    expect(tf.tidy(() => tf.max(tf.abs(first.bias)).arraySync() as number)).toBeGreaterThan(0.5); // biases spread the kinks
+    tf.dispose([x, pre]);
+    coupling.dispose();
   });
 });
 

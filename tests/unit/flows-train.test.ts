@@ -57,7 +57,9 @@ describe("a trained 2-D flow", () => {
 });
 
 describe("a NICE (additive) flow", () => {
-  const nice = { steps: 4, coupling: "additive", permutation: "reverse", actnorm: false, hidden_width: 32, hidden_depth: 2, activation: "relu", base: "standard_normal" };
+  // 8 steps: with 4, whether NICE leaves the Gaussian fit within 400 steps depends on the initial draw (2 of 4
+  // seeds did); with 8 it did for seeds 1–4 (NLL 3.40–3.68), and from a zero last layer it stays at 4.26 for seed 3.
+  const nice = { steps: 8, coupling: "additive", permutation: "reverse", actnorm: false, hidden_width: 32, hidden_depth: 2, activation: "relu", base: "standard_normal" };
 
   it("starts near identity and ends with NICE's scaling layer", () => {
     const flow = buildFlow(nice, { dim: 2 }, 1);
@@ -95,7 +97,7 @@ describe("a NICE (additive) flow", () => {
     });
     const nll = -logProbs(flow, data.val, 2).reduce((s, v) => s + v, 0) / (data.val.length / 2);
     expect(gaussianNll - trueEntropy("8gaussians")!).toBeGreaterThan(1.3); // the Gaussian fit's gap (≈ 1.42 nats)
-    expect(nll).toBeLessThan(gaussianNll - 0.3); // from a zero last layer it ends ≈ 0.15 below it
+    expect(nll).toBeLessThan(gaussianNll - 0.3); // from a zero last layer it ends at the Gaussian fit (4.26)
     flow.dispose();
   });
 });

@@ -11,7 +11,7 @@
  * the two log-determinants, so a "mixed coupling" would lose both exact sampling and exact likelihood.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { glorotUniform, type Rng } from "./random.js";
+import { fanInUniform, glorotUniform, type Rng } from "./random.js";
 
 export const ACTIVATIONS = ["relu", "tanh", "elu", "swish"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -59,9 +59,22 @@ export class ActivationOp implements Op {
 }
 
 /**
+ * How a dense layer starts:
+ *   - "fan-in" (hidden layers): W and b uniform on ±1/√fanIn, PyTorch's `nn.Linear` default, which nflows' and
+ *     other PyTorch flow implementations' conditioners start from. Why not Glorot with zero biases: a 2-D coupling's conditioner
+ *     sees ONE coordinate, so Glorot's limit √(6/(1 + width)) gives first-layer weights ≤ 0.22 for width 128 and
+ *     every unit's pre-activation stays within ±0.6 of zero on standardised inputs. tanh, ELU and swish are nearly
+ *     linear there, so the conditioner starts as a nearly linear function of its input and takes most of a
+ *     training run to grow the sharp features a multimodal density needs. Measured on 8gaussians (12 affine steps,
+ *     actnorm, width 128, depth 2, 1,500 steps, one run each): test gap with Glorot → fan-in: tanh 0.191 → 0.091,
+ *     swish 0.223 → 0.125, ELU 0.331 → 0.171, ReLU 0.075 → 0.093 (ReLU's kinks need no large weights); the
+ *     reference RealNVP (ReLU, 8 steps, width 64) 0.109 → 0.096.
+ *   - { glorot: scale } (output layers): W Glorot-uniform × scale (0 gives W = 0), b = 0, see OUTPUT_INIT_SCALE.
+ */
+export type DenseInit = "fan-in" | { glorot: number };
+
+/**
  * y = x·(W ⊙ M) + b. `mask` (constant 0/1, [in, out]) makes it MADE's masked layer; without it, a plain dense layer.
- * W starts Glorot-uniform times `initScale` (default 1; 0 gives W = 0, so a conditioner whose last layer is zero
- * starts its transform at identity); b starts at zero.
  * `relu: true` fuses a ReLU into the same kernel (`tf.fused.matMul`; tfjs has fused gradients for linear and relu
  * only): small conditioners are dominated by per-kernel overhead, so fewer kernels means faster steps.
  */
@@ -72,13 +85,17 @@ export class Dense implements Op {
 
   private readonly relu: boolean;
 
-  constructor(inputs: number, outputs: number, rng: Rng, opts: { initScale?: number; mask?: number[][]; relu?: boolean } = {}) {
+  constructor(inputs: number, outputs: number, rng: Rng, opts: { init?: DenseInit; mask?: number[][]; relu?: boolean } = {}) {
     this.relu = opts.relu ?? false;
-    const scale = opts.initScale ?? 1;
-    const w = scale === 0 ? tf.zeros([inputs, outputs]) : glorotUniform(rng, inputs, outputs, scale);
+    const init = opts.init ?? "fan-in";
+    const [w, b] =
+      init === "fan-in"
+        ? fanInUniform(rng, inputs, outputs)
+        : [init.glorot === 0 ? tf.zeros([inputs, outputs]) : glorotUniform(rng, inputs, outputs, init.glorot), tf.zeros([outputs])];
     this.weight = tf.variable(w, true);
+    this.bias = tf.variable(b, true);
     w.dispose();
-    this.bias = tf.tidy(() => tf.variable(tf.zeros([outputs]), true));
+    b.dispose();
     if (opts.mask) this.mask = tf.tensor2d(opts.mask, [inputs, outputs]);
   }
 
@@ -130,13 +147,15 @@ export interface MlpSpec {
  * such as 8gaussians:
  *   - additive coupling: the last layer's gradient is E[h(x_A) · z_B] with z_B = x_B at identity, which vanishes
  *     when E[x_B | x_A] = 0, and a zero last layer passes no gradient to the hidden layers;
- *   - affine coupling and MAF with an odd activation (tanh) and zero biases: the conditioner is an odd function of
+ *   - affine coupling and MAF with an odd activation (tanh) and zero hidden biases: the conditioner is an odd function of
  *     x_A while the scale's gradient signal (x_B² − 1) is even in x_A, so E[h(x_A)(x_B² − 1)] = 0 as well.
  * Training then never leaves the Gaussian fit that actnorm or the base distribution provides (gap ≈ 1.42 nats on
  * 8gaussians). A small random last layer breaks the symmetry: gradients reach the hidden layers and biases.
- * That removes the stationary point, not every plateau: in 600-step runs on 8gaussians NICE flows with ReLU (or,
- * from a larger init, ELU) conditioners left the Gaussian fit, while tanh and swish ones still ended there — a
- * composition of shears by smooth, nearly linear functions barely improves on a Gaussian.
+ * That removes the stationary point, not every plateau. Measured on 8gaussians (NICE, reverse permutations, width
+ * 32, depth 2, 400 steps at lr 1e-2, initial draws 1–4): 4-step flows with ReLU conditioners left the Gaussian fit
+ * for 2 of 4 draws, 8-step ones for 4 of 4; 4-step flows with tanh, swish or ELU conditioners for at most 1 of 4.
+ * On such data a single additive shear by t(x_A) only adds E[t²] to the variance (E[x_B | x_A] = 0), so leaving
+ * the Gaussian fit takes several layers moving together.
  */
 export const OUTPUT_INIT_SCALE = 0.1;
 
@@ -153,7 +172,7 @@ export function buildMlp(spec: MlpSpec, rng: Rng, masks?: number[][][]): Sequent
     else ops.push(new Dense(fanIn, spec.width, rng, { mask: masks?.[l] }), new ActivationOp(spec.activation));
     fanIn = spec.width;
   }
-  ops.push(new Dense(fanIn, spec.outputs, rng, { initScale: OUTPUT_INIT_SCALE, mask: masks?.[spec.depth] }));
+  ops.push(new Dense(fanIn, spec.outputs, rng, { init: { glorot: OUTPUT_INIT_SCALE }, mask: masks?.[spec.depth] }));
   return new Sequential(ops);
 }
 

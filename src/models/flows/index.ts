@@ -25,4 +25,4 @@ export * from "./lu-linear.js";
 export * from "./distributions.js";
 export * from "./flow.js";
 export * from "./architecture.js";
-export { glorotUniform, normalValues, randomPermutation } from "./random.js";
+export { fanInUniform, glorotUniform, normalValues, randomPermutation } from "./random.js";

@@ -16,6 +16,20 @@ export function glorotUniform(rng: Rng, fanIn: number, fanOut: number, gain = 1)
   return tf.tensor2d(data, [fanIn, fanOut]);
 }
 
+/**
+ * PyTorch's default for `nn.Linear` (what RealNVP, MAF and nflows' conditioners start from): weights and biases
+ * uniform on ±1/√fanIn. Returns [weight [fanIn, fanOut], bias [fanOut]].
+ */
+export function fanInUniform(rng: Rng, fanIn: number, fanOut: number): [tf.Tensor2D, tf.Tensor1D] {
+  const bound = 1 / Math.sqrt(fanIn);
+  const values = (n: number) => {
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = (2 * rng.next() - 1) * bound;
+    return data;
+  };
+  return [tf.tensor2d(values(fanIn * fanOut), [fanIn, fanOut]), tf.tensor1d(values(fanOut))];
+}
+
 /** Normal(0, std²) values of the given shape. */
 export function normalValues(rng: Rng, shape: number[], std = 1): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
