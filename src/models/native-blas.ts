@@ -11,7 +11,7 @@
  * The products read and write the same float32 tensors in the wasm heap as the stock kernel, so the rest of the
  * backend is unchanged; the mathematics is the same sgemm (summation order may differ in the last bits).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -33,6 +33,31 @@ export interface NativeBlas {
 }
 
 /**
+ * OpenBLAS picks its kernels from the CPU model number; on a CPU model that its build does not know (virtual
+ * machines that report a plain "Intel Xeon Processor", say) it falls back to Prescott's SSE3 kernels, although the
+ * CPU has AVX-512 or AVX2. Measured here on such a machine: a 12-step width-256 flow trained 1.5× faster per step
+ * with SkylakeX's kernels (40 s against 59–62 s for 100 steps). So unless OPENBLAS_CORETYPE is already set, it is
+ * set from the CPU's feature flags before OpenBLAS loads (it is read once, at load): SkylakeX with AVX-512
+ * F/BW/DQ/VL, Haswell with AVX2 and FMA, otherwise OpenBLAS's own choice. Same sgemm, vectorised by the features
+ * the CPU has.
+ */
+export function openblasCoreFromFlags(flags: ReadonlySet<string>): string | undefined {
+  if (["avx512f", "avx512bw", "avx512dq", "avx512vl"].every((f) => flags.has(f))) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  return undefined;
+}
+
+/** The CPU's feature flags as Linux lists them (empty elsewhere). */
+export function cpuFlags(): Set<string> {
+  try {
+    const line = readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
+    return new Set(line.trim().split(/\s+/));
+  } catch {
+    return new Set(); // not Linux: leave the choice to OpenBLAS
+  }
+}
+
+/**
  * Loads the addon and a BLAS: `library` names one (any library exporting cblas_sgemm), else OpenBLAS is looked up
  * by its usual sonames. Returns null, with the reason, when either is missing.
  */
@@ -43,6 +68,10 @@ export function loadNativeBlas(library?: string): { blas: NativeBlas | null; rea
     addon = createRequire(import.meta.url)(ADDON) as Addon;
   } catch (err) {
     return { blas: null, reason: `the native addon did not load: ${(err as Error).message}` };
+  }
+  if (process.arch === "x64" && !process.env.OPENBLAS_CORETYPE) {
+    const core = openblasCoreFromFlags(cpuFlags());
+    if (core) process.env.OPENBLAS_CORETYPE = core;
   }
   const description = addon.load(library);
   if (description === null) {

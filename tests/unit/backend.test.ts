@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { loadNativeBlas } from "../../src/models/native-blas.js";
+import { cpuFlags, loadNativeBlas, openblasCoreFromFlags } from "../../src/models/native-blas.js";
 import { ROOT } from "../setup/env.js";
 
 const native = loadNativeBlas();
@@ -34,6 +34,16 @@ describe("tfjs backend selection", () => {
     const off = selectIn({ TFJS_BACKEND: "wasm", NATIVE_BLAS: "off" });
     expect(off).toMatchObject({ b: "wasm", label: "wasm", p: [4, 4, 6, 6] });
     expect(off.stderr).not.toMatch(/OpenBLAS/);
+  });
+
+  it("picks OpenBLAS's kernels from the CPU's features unless OPENBLAS_CORETYPE says otherwise", () => {
+    expect(openblasCoreFromFlags(new Set(["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"]))).toBe("SkylakeX");
+    expect(openblasCoreFromFlags(new Set(["avx2", "fma", "avx512f"]))).toBe("Haswell");
+    expect(openblasCoreFromFlags(new Set(["sse4_2", "avx"]))).toBeUndefined();
+    if (!native.blas) return;
+    const expected = openblasCoreFromFlags(cpuFlags());
+    if (expected) expect(selectIn({ TFJS_BACKEND: "", OPENBLAS_CORETYPE: "" }).stderr).toMatch(new RegExp(`OpenBLAS .* ${expected} `));
+    expect(selectIn({ TFJS_BACKEND: "", OPENBLAS_CORETYPE: "Sandybridge" }).stderr).toMatch(/OpenBLAS .* Sandybridge /);
   });
 
   it("stops at start when the BLAS named by NATIVE_BLAS_LIBRARY cannot be used, saying why", () => {

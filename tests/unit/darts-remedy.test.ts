@@ -1,8 +1,10 @@
 /**
  * The collapse of DARTS toward parameter-free candidates and its remedies. On Moby-Dick, a 2-layer supernet
- * trained with plain DARTS ends with `none` (no attention) winning in both layers; with DARTS+ early stopping
- * (bound: 1 layer) the search stops as soon as the second layer tips over and derives from the last α within the
- * bound. DARTS− is checked for its mechanics (auxiliary skip β·x, β decaying to 0).
+ * trained with plain DARTS ends with `none` (no attention) winning in the second layer (p(none) 0.68–0.86 over
+ * 60 steps on XNNPACK and on OpenBLAS's Prescott/Sandybridge/Haswell/SkylakeX kernels; the first layer ends
+ * anywhere from 0.31 to 0.76 depending on the kernels' rounding, so the test does not depend on it). With DARTS+
+ * early stopping (bound: 0 layers) the search stops as soon as a layer tips over and derives from the last α
+ * within the bound. DARTS− is checked for its mechanics (auxiliary skip β·x, β decaying to 0).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { readFileSync } from "node:fs";
@@ -32,7 +34,7 @@ async function search(remedy: "none" | "darts+") {
     attentionCandidates: ["full"],
     activationCandidates: ["relu"],
     remedy,
-    maxParameterFree: 1,
+    maxParameterFree: 0,
     baseArchitecture: { n_layers: 2, d_model: 32, n_heads: 2, ff_mult: 1, positions: "learned", norm: "pre_ln", dropout: 0 },
   };
   const logs: string[] = [];
@@ -44,20 +46,20 @@ async function search(remedy: "none" | "darts+") {
 }
 
 describe("collapse and DARTS+ early stopping", () => {
-  it("plain DARTS collapses to `none` in both layers; DARTS+ stops early and keeps at most the bound", async () => {
+  it("plain DARTS collapses to `none`; DARTS+ stops early and keeps within the bound", async () => {
     const plain = await search("none");
     expect(plain.result.steps).toBe(60);
     expect(plain.result.stoppedEarly).toBeUndefined();
-    expect(plain.selected).toEqual(["layers[0].attention", "layers[1].attention"]); // the collapse
-    // transformer-lm has no `none` attention: derivation falls back to `full` and says so, for both layers.
-    expect(plain.result.notes).toHaveLength(2);
+    expect(plain.selected).toContain("layers[1].attention"); // the collapse
+    // transformer-lm has no `none` attention: derivation falls back to `full` and says so, once per collapsed layer.
+    expect(plain.result.notes).toHaveLength(plain.selected.length);
 
     const early = await search("darts+");
     expect(early.result.steps).toBeLessThan(60);
     expect(early.result.steps).toBeGreaterThan(20); // never before α starts moving
-    expect(early.result.stoppedEarly).toMatch(/darts\+: 2 decisions select a parameter-free candidate .* more than the bound 1; stopped at step \d+ of 60; α restored to step \d+/);
-    expect(early.selected.length).toBeLessThanOrEqual(1);
-    expect(early.result.notes.length).toBeLessThanOrEqual(1);
+    expect(early.result.stoppedEarly).toMatch(/darts\+: \d+ decisions select a parameter-free candidate .* more than the bound 0; stopped at step \d+ of 60; α restored to step \d+/);
+    expect(early.selected).toEqual([]);
+    expect(early.result.notes).toEqual([]);
     expect(early.logs.some((l) => l.startsWith("darts+"))).toBe(true);
   });
 
