@@ -60,12 +60,12 @@ export class ActivationOp implements Op {
 
 /**
  * How a dense layer starts:
- *   - "fan-in" (hidden layers): W and b uniform on ±1/√fanIn, PyTorch's `nn.Linear` default, which nflows' and
- *     other PyTorch flow implementations' conditioners start from. Why not Glorot with zero biases: a 2-D coupling's conditioner
- *     sees ONE coordinate, so Glorot's limit √(6/(1 + width)) gives first-layer weights ≤ 0.22 for width 128 and
- *     every unit's pre-activation stays within ±0.6 of zero on standardised inputs. tanh, ELU and swish are nearly
- *     linear there, so the conditioner starts as a nearly linear function of its input and takes most of a
- *     training run to grow the sharp features a multimodal density needs. Measured on 8gaussians (12 affine steps,
+ *   - "fan-in" (hidden layers): W and b uniform on ±1/√fanIn, PyTorch's `nn.Linear` default (fanInUniform). Why
+ *     not Glorot with zero biases: a 2-D coupling's conditioner sees ONE coordinate, so Glorot's limit
+ *     √(6/(1 + width)) gives first-layer weights ≤ 0.22 for width 128 and every unit's pre-activation stays
+ *     within ±0.6 of zero on standardised inputs. tanh, ELU and swish are nearly linear there, so the conditioner
+ *     starts as a nearly linear function of its input and takes most of a training run to grow the sharp
+ *     features a multimodal density needs. Measured on 8gaussians (12 affine steps,
  *     actnorm, width 128, depth 2, 1,500 steps, one run each): test gap with Glorot → fan-in: tanh 0.191 → 0.091,
  *     swish 0.223 → 0.125, ELU 0.331 → 0.171, ReLU 0.075 → 0.093 (ReLU's kinks need no large weights); the
  *     reference RealNVP (ReLU, 8 steps, width 64) 0.109 → 0.096.
@@ -147,8 +147,8 @@ export interface MlpSpec {
  * such as 8gaussians:
  *   - additive coupling: the last layer's gradient is E[h(x_A) · z_B] with z_B = x_B at identity, which vanishes
  *     when E[x_B | x_A] = 0, and a zero last layer passes no gradient to the hidden layers;
- *   - affine coupling and MAF with an odd activation (tanh) and zero hidden biases: the conditioner is an odd function of
- *     x_A while the scale's gradient signal (x_B² − 1) is even in x_A, so E[h(x_A)(x_B² − 1)] = 0 as well.
+ *   - affine coupling and MAF with an odd activation (tanh) and zero hidden biases: the conditioner is an odd
+ *     function of x_A while the scale's gradient signal (x_B² − 1) is even in x_A, so E[h(x_A)(x_B² − 1)] = 0 as well.
  * Training then never leaves the Gaussian fit that actnorm or the base distribution provides (gap ≈ 1.42 nats on
  * 8gaussians). A small random last layer breaks the symmetry: gradients reach the hidden layers and biases.
  * That removes the stationary point, not every plateau. Measured on 8gaussians (NICE, reverse permutations, width

@@ -8,26 +8,25 @@ import { Rng } from "../../spaces/rng.js";
 
 export { Rng };
 
+/** n values uniform on ±limit. */
+function uniformValues(rng: Rng, n: number, limit: number): Float32Array {
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (2 * rng.next() - 1) * limit;
+  return data;
+}
+
 /** Glorot/Xavier uniform [fanIn, fanOut] matrix, times `gain`. */
 export function glorotUniform(rng: Rng, fanIn: number, fanOut: number, gain = 1): tf.Tensor2D {
-  const limit = gain * Math.sqrt(6 / (fanIn + fanOut));
-  const data = new Float32Array(fanIn * fanOut);
-  for (let i = 0; i < data.length; i++) data[i] = (2 * rng.next() - 1) * limit;
-  return tf.tensor2d(data, [fanIn, fanOut]);
+  return tf.tensor2d(uniformValues(rng, fanIn * fanOut, gain * Math.sqrt(6 / (fanIn + fanOut))), [fanIn, fanOut]);
 }
 
 /**
- * PyTorch's default for `nn.Linear` (what RealNVP, MAF and nflows' conditioners start from): weights and biases
- * uniform on ±1/√fanIn. Returns [weight [fanIn, fanOut], bias [fanOut]].
+ * PyTorch's default for `nn.Linear` (what nflows' and other PyTorch flow implementations' conditioners start
+ * from): weights and biases uniform on ±1/√fanIn. Returns [weight [fanIn, fanOut], bias [fanOut]].
  */
 export function fanInUniform(rng: Rng, fanIn: number, fanOut: number): [tf.Tensor2D, tf.Tensor1D] {
-  const bound = 1 / Math.sqrt(fanIn);
-  const values = (n: number) => {
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = (2 * rng.next() - 1) * bound;
-    return data;
-  };
-  return [tf.tensor2d(values(fanIn * fanOut), [fanIn, fanOut]), tf.tensor1d(values(fanOut))];
+  const limit = 1 / Math.sqrt(fanIn);
+  return [tf.tensor2d(uniformValues(rng, fanIn * fanOut, limit), [fanIn, fanOut]), tf.tensor1d(uniformValues(rng, fanOut, limit))];
 }
 
 /** Normal(0, std²) values of the given shape. */
