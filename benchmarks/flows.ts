@@ -19,7 +19,7 @@
  * whichever comes first, and their schedule follows the budget further along). `--pictures DIR` writes the
  * density.png of each task's reference and best searched flow into DIR. `--jobs N` runs the tasks in N child
  * processes (same numbers: seeds and kernels are deterministic). About 56 minutes for the defaults on one core
- * here; 70 minutes with the three tasks in three processes on two busy cores. Targets (issue 4): reference test
+ * here; 61.5 minutes with `--jobs 3` on two cores. Targets (issue 4): reference test
  * gap < 0.15 nats on 8gaussians and two-moons; the search beats the reference on at least two of the three tasks.
  */
 import { spawn } from "node:child_process";
