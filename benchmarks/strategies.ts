@@ -34,7 +34,7 @@ import path from "node:path";
 import { loadConfig } from "../src/config.js";
 import { createHash } from "node:crypto";
 import { nb201FromString } from "../src/spaces/nasbench201.js";
-import { Rng } from "../src/spaces/rng.js";
+import { Rng } from "../src/core/rng.js";
 import { SearchSpace } from "../src/spaces/space.js";
 import type { Architecture } from "../src/spaces/definition.js";
 import { createStrategy, strategyDefinition } from "../src/strategies/registry.js";

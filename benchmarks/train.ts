@@ -31,7 +31,7 @@ import { loadNativeBlas } from "../src/models/native-blas.js";
 import { useNativeBlas } from "../src/models/wasm-kernels.js";
 import { trainLoop, trainStep, AdamW, warmupCosine, type CurvePoint } from "../src/models/training/index.js";
 import { flopsPerToken, parameterCount, TransformerLM, type TransformerArchitecture } from "../src/models/transformer/index.js";
-import { Rng } from "../src/spaces/rng.js";
+import { Rng } from "../src/core/rng.js";
 import { charLMTask } from "../src/tasks/charlm.js";
 import { evaluateLM } from "../src/evaluators/train-transformer.js";
 import type { TokenBatch } from "../src/tasks/sequence-task.js";

@@ -8,6 +8,7 @@
  * trial is retried up to the configured number of attempts.
  */
 import type { z } from "zod";
+export { TrialError, TrialStopped } from "../core/errors.js";
 import type { Config } from "../config.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
@@ -90,12 +91,3 @@ export function defineEvaluator<Schema extends z.ZodObject>(def: EvaluatorDefini
   return def;
 }
 
-/** The trial is at fault (it cannot be built, diverged, is too large): fail it without retrying. */
-export class TrialError extends Error {
-  override name = "TrialError";
-}
-
-/** The trial was asked to stop (cancel, pruning, shutdown) and did. */
-export class TrialStopped extends Error {
-  override name = "TrialStopped";
-}

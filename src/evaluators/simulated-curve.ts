@@ -9,7 +9,7 @@
  * the observation is exact. Real learning curves can rank architectures worse than this at low budgets.
  */
 import { createHash } from "node:crypto";
-import { Rng } from "../spaces/rng.js";
+import { Rng } from "../core/rng.js";
 
 export interface CurveModel {
   minBudget: number;

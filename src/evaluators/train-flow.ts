@@ -15,7 +15,7 @@ import { z } from "zod";
 import { backendLabel, initBackend } from "../models/backend.js";
 import { buildFlow, parseFlowArchitecture, type Flow, type FlowInput } from "../models/flows/index.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
-import { Rng } from "../spaces/rng.js";
+import { Rng } from "../core/rng.js";
 import { DENSITY_TASKS, densityDataset, isDensityTask, KNOWN_ENTROPY_TASKS, trueEntropy, type DensityTaskName } from "../tasks/densities.js";
 import { bitsPerDim, fromLogitSpace, mnistDataset, toLogitSpace, type MnistData } from "../tasks/mnist.js";
 import { densityPng, gridPoints, imageGridPng } from "../tasks/plots.js";

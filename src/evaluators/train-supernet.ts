@@ -32,13 +32,14 @@ import {
 } from "../models/supernet/index.js";
 import { warmupCosine } from "../models/training/index.js";
 import { DEFAULT_BASE, DEFAULT_FLOW_BASE, dartsConfigSchema, type DartsConfig, type DartsConfigInput } from "../models/supernet/darts-config.js";
-import { ACTIVATIONS, ATTENTION_KINDS, type Activation } from "../models/transformer/architecture.js";
+import { ACTIVATIONS, ATTENTION_KINDS, type Activation } from "../models/transformer/index.js";
 import type { Architecture } from "../spaces/definition.js";
-import { Rng } from "../spaces/rng.js";
+import { Rng } from "../core/rng.js";
 import type { SearchSpace } from "../spaces/space.js";
 import { CharLMTask } from "../tasks/charlm.js";
 import type { SequenceTask, TokenBatch } from "../tasks/sequence-task.js";
 import { densityDataset, isDensityTask } from "../tasks/densities.js";
+import { isOutOfMemory } from "../core/errors.js";
 import { TrialError, TrialStopped } from "./evaluator.js";
 import { flowTrainConfigSchema, logProbs } from "./train-flow.js";
 import { transformerTask, transformerTrainConfigSchema } from "./train-transformer.js";
@@ -499,8 +500,4 @@ function formatZod(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
 }
 
-function isOutOfMemory(err: unknown): boolean {
-  const msg = String((err as Error)?.message ?? err);
-  return err instanceof RangeError || /out of memory|Aborted\(|allocation failed|Cannot enlarge memory/i.test(msg);
-}
 

@@ -17,11 +17,12 @@ import { z } from "zod";
 import { backendLabel, initBackend } from "../models/backend.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
 import { flopsPerToken, parameterCount, parseArchitecture, sampleTokens, TransformerLM, type TransformerArchitecture } from "../models/transformer/index.js";
-import { crossEntropy } from "../models/transformer/model.js";
-import { Rng } from "../spaces/rng.js";
+import { crossEntropy } from "../models/transformer/index.js";
+import { Rng } from "../core/rng.js";
 import { charLMTask, CHARLM_TASK_ID } from "../tasks/charlm.js";
 import { RecallTask, RECALL_TASK_ID } from "../tasks/recall.js";
 import type { SequenceTask, TokenBatch } from "../tasks/sequence-task.js";
+import { isOutOfMemory } from "../core/errors.js";
 import { TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Metrics } from "./evaluator.js";
 
 export const TRANSFORMER_TASKS = [CHARLM_TASK_ID, RECALL_TASK_ID] as const;
@@ -105,11 +106,6 @@ function architectureOf(request: EvaluationRequest): TransformerArchitecture {
   }
 }
 
-/** Out-of-memory failures of tfjs (the wasm heap caps near 4 GiB): the trial is too large, retrying cannot help. */
-function isOutOfMemory(err: unknown): boolean {
-  const msg = String((err as Error)?.message ?? err);
-  return err instanceof RangeError || /out of memory|Aborted\(|allocation failed|Cannot enlarge memory/i.test(msg);
-}
 
 export async function runTransformerTrial(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
   const started = performance.now();

@@ -16,7 +16,7 @@ import {
   type RepeatDecision,
   type SpaceDefinition,
 } from "./definition.js";
-import type { Rng } from "./rng.js";
+import type { Rng } from "../core/rng.js";
 
 /** One decision to make while building an architecture. */
 export interface Slot {

@@ -16,7 +16,7 @@
  */
 import { z } from "zod";
 import type { Architecture } from "../spaces/definition.js";
-import { Rng, type RngState } from "../spaces/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import { sampleUnseen } from "./sample-unseen.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
 

@@ -17,7 +17,7 @@
  */
 import { z } from "zod";
 import type { Architecture, DecisionValue } from "../spaces/definition.js";
-import { Rng, type RngState } from "../spaces/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import type { SearchSpace } from "../spaces/space.js";
 import { sampleUnseen } from "./sample-unseen.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";

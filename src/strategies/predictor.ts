@@ -18,7 +18,7 @@
  */
 import { z } from "zod";
 import type { Architecture } from "../spaces/definition.js";
-import { Rng, type RngState } from "../spaces/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import type { SearchSpace } from "../spaces/space.js";
 import { decisionSlots } from "./decision-slots.js";
 import { KernelRidge } from "./ridge.js";

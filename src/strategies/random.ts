@@ -3,7 +3,7 @@
  * space has unseen ones. The baseline every other strategy must beat.
  */
 import { z } from "zod";
-import { Rng, type RngState } from "../spaces/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import { sampleUnseen } from "./sample-unseen.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs } from "./strategy.js";
 

@@ -26,7 +26,7 @@ import { z } from "zod";
 import { LstmController, sampleIndex, type ControllerJSON, type Episode } from "../models/controller/lstm-controller.js";
 import { initBackend } from "../models/backend.js";
 import type { Architecture } from "../spaces/definition.js";
-import { Rng, type RngState } from "../spaces/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import { decisionSlots } from "./decision-slots.js";
 import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
 

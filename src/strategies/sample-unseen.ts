@@ -2,7 +2,7 @@
  * Fresh random architectures: the way every strategy avoids proposing an architecture twice in a search.
  */
 import type { Architecture } from "../spaces/definition.js";
-import type { Rng } from "../spaces/rng.js";
+import type { Rng } from "../core/rng.js";
 import type { SearchSpace } from "../spaces/space.js";
 
 /**

@@ -14,7 +14,8 @@ import type { z } from "zod";
 import type { Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+import type { JsonValue } from "../core/json.js";
+export type { JsonValue };
 
 /** What a strategy learns about one finished trial. Results arrive in completion order, which is any order. */
 export interface TrialResult {

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type { Rng } from "../spaces/rng.js";
+import type { Rng } from "../core/rng.js";
 import type { SequenceTask, TokenBatch } from "./sequence-task.js";
 
 export const CHARLM_TASK_ID = "charlm-moby-dick";

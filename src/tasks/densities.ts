@@ -7,7 +7,7 @@
  * fine 2-D trapezoid sum for the others) and a model's **gap** = test NLL − H (nats) is ≥ 0 up to sampling
  * error and 0 for a perfect model. pinwheel and 2spirals have no tractable density: they report test NLL only.
  */
-import { Rng } from "../spaces/rng.js";
+import { Rng } from "../core/rng.js";
 
 export const DENSITY_TASKS = ["8gaussians", "checkerboard", "two-moons", "pinwheel", "2spirals"] as const;
 export type DensityTaskName = (typeof DENSITY_TASKS)[number];

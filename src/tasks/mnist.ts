@@ -10,7 +10,7 @@
  *     and bits/dim = −log p_Y(y) / (D ln 2), an upper bound on the discrete 8-bit code length.
  */
 import { createRequire } from "node:module";
-import { Rng } from "../spaces/rng.js";
+import { Rng } from "../core/rng.js";
 
 export const MNIST_ALPHA = 0.05;
 export const MNIST_SPLIT = { train: 8000, val: 1000, test: 1000 } as const;

@@ -6,7 +6,7 @@
  * task tells attention kinds apart quickly (a local window shorter than the distance cannot solve it).
  * Tokens: keys 0..K−1, values K..K+V−1. Everything is generated from a seed; the evaluation set from a fixed one.
  */
-import { Rng } from "../spaces/rng.js";
+import { Rng } from "../core/rng.js";
 import type { SequenceTask, TokenBatch } from "./sequence-task.js";
 
 export const RECALL_TASK_ID = "assoc-recall";

@@ -3,7 +3,7 @@
  * a vocabulary to encode and decode text. Implemented by the character LM (charlm.ts) and the synthetic
  * associative-recall task (recall.ts).
  */
-import type { Rng } from "../spaces/rng.js";
+import type { Rng } from "../core/rng.js";
 
 /** `batch` sequences of `length` tokens, row-major; targets are the next tokens. */
 export interface TokenBatch {

@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BilevelOptimizer, TransformerSupernet, type IterationLosses } from "../../src/models/supernet/index.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { RecallTask } from "../../src/tasks/recall.js";
 import { tinyArch, useWasm } from "./transformer-helpers.js";
 

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { TrialError, TrialStopped } from "../../src/evaluators/evaluator.js";
 import { dartsConfigSchema, runSupernetJob, splitForSearch, type SupernetJobContext } from "../../src/evaluators/train-supernet.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { CharLMTask } from "../../src/tasks/charlm.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import { useWasm } from "./transformer-helpers.js";

@@ -3,8 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MixedOp, TransformerSupernet } from "../../src/models/supernet/index.js";
 import { FeedForward, LinearAttention, noneOp, SoftmaxAttention, TransformerLM, type SequenceContext, type SequenceOp } from "../../src/models/transformer/index.js";
-import { ConstantCache } from "../../src/models/transformer/constants.js";
-import { ParamStore } from "../../src/models/transformer/params.js";
+import { ConstantCache } from "../../src/models/transformer/index.js";
+import { ParamStore } from "../../src/models/transformer/index.js";
 import { tinyArch, useWasm } from "./transformer-helpers.js";
 
 beforeAll(useWasm);

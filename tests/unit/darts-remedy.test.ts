@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { runSupernetJob, type DartsConfigInput } from "../../src/evaluators/train-supernet.js";
 import { auxSkipWeight, collapseCriterion, MixedOp, parameterFreeSelections, TransformerSupernet } from "../../src/models/supernet/index.js";
 import { noneOp, type SequenceContext } from "../../src/models/transformer/index.js";
-import { ConstantCache } from "../../src/models/transformer/constants.js";
+import { ConstantCache } from "../../src/models/transformer/index.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import { tinyArch, useWasm } from "./transformer-helpers.js";
 

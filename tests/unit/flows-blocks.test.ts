@@ -14,7 +14,7 @@ import {
   madeMasks,
   type Transform,
 } from "../../src/models/flows/index.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { checkTransform, jacobianAutodiff, maxAbsDiff, perturb, randomPoints, useWasm } from "./flows-helpers.js";
 
 beforeAll(useWasm);

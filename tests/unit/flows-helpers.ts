@@ -6,8 +6,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { expect } from "vitest";
 import { initBackend } from "../../src/models/backend.js";
-import { Rng } from "../../src/spaces/rng.js";
-import type { Transform } from "../../src/models/flows/transform.js";
+import { Rng } from "../../src/core/rng.js";
+import type { Transform } from "../../src/models/flows/index.js";
 
 export async function useWasm(): Promise<void> {
   const name = await initBackend({ force: "wasm" });

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildFlow, flowParameterCount, REFERENCE_REALNVP, type FlowInput } from "../../src/models/flows/index.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import { checkTransform, maxAbsDiff, perturb, randomPoints, useWasm } from "./flows-helpers.js";
 

@@ -1,7 +1,7 @@
 /** Density tasks: fixed splits, true entropies against Monte Carlo, MNIST split and Jacobians, PNG encoding. */
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { DENSITY_TASKS, densityDataset, densityTask, SPLIT_SIZES, trueEntropy } from "../../src/tasks/densities.js";
 import { bitsPerDim, fromLogitSpace, MNIST_SPLIT, mnistDataset, toLogitSpace } from "../../src/tasks/mnist.js";
 import { densityPng, gridPoints, imageGridPng } from "../../src/tasks/plots.js";

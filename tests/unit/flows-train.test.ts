@@ -10,7 +10,7 @@ import { flowTrainConfigSchema, logProbs, runFlowTrial } from "../../src/evaluat
 import { backendLabel } from "../../src/models/backend.js";
 import { buildFlow, type CompositeTransform } from "../../src/models/flows/index.js";
 import { trainLoop } from "../../src/models/training/index.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { densityDataset, trueEntropy } from "../../src/tasks/densities.js";
 import { gridPoints } from "../../src/tasks/plots.js";
 import { maxAbsDiff, randomPoints, useWasm } from "./flows-helpers.js";

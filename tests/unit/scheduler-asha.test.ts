@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AshaScheduler, rungBudgets } from "../../src/schedulers/asha.js";
 import { HyperbandScheduler } from "../../src/schedulers/hyperband.js";
 import { createScheduler, schedulerConfigSchema } from "../../src/schedulers/registry.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 
 const roundTrip = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseExpression, ExpressionError } from "../../src/spaces/expression.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import { SpaceRegistry } from "../../src/spaces/registry.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { nb201FromString, nb201ToString, architectureFromInput } from "../../src/spaces/nasbench201.js";
 import { ROOT } from "../setup/env.js";
 

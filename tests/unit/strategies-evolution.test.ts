@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EvolutionStrategy, evolutionStrategy } from "../../src/strategies/evolution.js";
 import { createStrategy } from "../../src/strategies/registry.js";
 import type { Architecture } from "../../src/spaces/definition.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import type { Strategy, TrialResult } from "../../src/strategies/strategy.js";
 import { constrained, drive, nb201, objective, roundTrip } from "./strategies-helpers.js";
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { SpaceRegistry } from "../../src/spaces/registry.js";
 import { SearchSpace } from "../../src/spaces/space.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import type { Architecture } from "../../src/spaces/definition.js";
 import type { Proposal, Strategy, TrialResult } from "../../src/strategies/strategy.js";
 import { ROOT } from "../setup/env.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { neighbours } from "../../src/strategies/local-search.js";
 import { createStrategy } from "../../src/strategies/registry.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import type { Architecture } from "../../src/spaces/definition.js";
 import type { TrialResult } from "../../src/strategies/strategy.js";
 import { constrained, nb201 } from "./strategies-helpers.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Encoder } from "../../src/strategies/predictor.js";
 import { KernelRidge } from "../../src/strategies/ridge.js";
 import { createStrategy } from "../../src/strategies/registry.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import type { Architecture } from "../../src/spaces/definition.js";
 import { constrained, nb201 } from "./strategies-helpers.js";
 

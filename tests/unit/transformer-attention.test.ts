@@ -2,10 +2,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ATTENTION_KINDS, POSITION_KINDS, TransformerLM, type LayerSpec } from "../../src/models/transformer/index.js";
-import { causalLinearAttention, causalLinearAttentionByPosition, naiveLinearAttention } from "../../src/models/transformer/linear-attention.js";
-import { allowedPattern } from "../../src/models/transformer/masks.js";
-import { applyRotary, rotaryTables } from "../../src/models/transformer/positions.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { causalLinearAttention, causalLinearAttentionByPosition, naiveLinearAttention } from "../../src/models/transformer/index.js";
+import { allowedPattern } from "../../src/models/transformer/index.js";
+import { applyRotary, rotaryTables } from "../../src/models/transformer/index.js";
+import { Rng } from "../../src/core/rng.js";
 import { tinyArch, useWasm } from "./transformer-helpers.js";
 
 beforeAll(useWasm);

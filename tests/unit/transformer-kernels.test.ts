@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backendLabel } from "../../src/models/backend.js";
 import { loadNativeBlas } from "../../src/models/native-blas.js";
 import { useNativeBlas } from "../../src/models/wasm-kernels.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { useWasm } from "./transformer-helpers.js";
 
 beforeAll(useWasm);

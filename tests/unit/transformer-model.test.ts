@@ -3,12 +3,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { flopsPerToken, noneOp, parameterCount, parseArchitecture, TransformerLM, type SequenceContext } from "../../src/models/transformer/index.js";
-import { ConstantCache } from "../../src/models/transformer/constants.js";
-import { FeedForward } from "../../src/models/transformer/feedforward.js";
-import { ParamStore } from "../../src/models/transformer/params.js";
-import { layerNorm } from "../../src/models/transformer/norm.js";
-import { gelu } from "../../src/models/transformer/activations.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { ConstantCache } from "../../src/models/transformer/index.js";
+import { FeedForward } from "../../src/models/transformer/index.js";
+import { ParamStore } from "../../src/models/transformer/index.js";
+import { layerNorm } from "../../src/models/transformer/index.js";
+import { gelu } from "../../src/models/transformer/index.js";
+import { Rng } from "../../src/core/rng.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import { tinyArch, useWasm } from "./transformer-helpers.js";
 

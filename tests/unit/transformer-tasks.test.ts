@@ -1,6 +1,6 @@
 /** The char-LM and associative-recall tasks: splits, fixed evaluation sets, seeded batches. */
 import { describe, expect, it } from "vitest";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { charLMTask } from "../../src/tasks/charlm.js";
 import { RecallTask } from "../../src/tasks/recall.js";
 

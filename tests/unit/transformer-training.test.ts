@@ -7,7 +7,7 @@ import { runTransformerTrial } from "../../src/evaluators/train-transformer.js";
 import { backendLabel } from "../../src/models/backend.js";
 import { trainLoop, warmupCosine } from "../../src/models/training/index.js";
 import { TransformerLM } from "../../src/models/transformer/index.js";
-import { Rng } from "../../src/spaces/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import { charLMTask } from "../../src/tasks/charlm.js";
 import { tinyArch, useWasm } from "./transformer-helpers.js";

@@ -1,10 +1,10 @@
 /**
  * Seeded initialisers. tfjs has no global seed, so every variable of a flow is filled from one seeded generator
- * (the sfc32 generator of src/spaces/rng.ts, a dependency-free leaf module): the same architecture and seed
+ * (the sfc32 generator of src/core/rng.ts, a dependency-free leaf module): the same architecture and seed
  * build the same weights on every backend.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../../spaces/rng.js";
+import { Rng } from "../../core/rng.js";
 
 export { Rng };
 

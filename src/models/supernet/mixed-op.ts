@@ -15,7 +15,7 @@
  * `auxSkip` is that β (0, the default, leaves the plain DARTS mixture).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { SequenceContext, SequenceOp } from "../transformer/ops.js";
+import type { SequenceContext, SequenceOp } from "../transformer/index.js";
 
 /** Name of the parameter-free candidate of a decision (DARTS+ counts how many decisions select it). */
 export const NONE = "none";

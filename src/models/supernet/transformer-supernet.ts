@@ -25,16 +25,16 @@ import {
   type LayerSpec,
   type ModelDims,
   type TransformerArchitecture,
-} from "../transformer/architecture.js";
-import { SoftmaxAttention } from "../transformer/attention.js";
-import { TransformerBlock } from "../transformer/block.js";
-import { ConstantCache } from "../transformer/constants.js";
-import { FeedForward } from "../transformer/feedforward.js";
-import { LinearAttention } from "../transformer/linear-attention.js";
-import { crossEntropy, languageModelForward, type ForwardOptions } from "../transformer/model.js";
-import { makeNorm, type Norm } from "../transformer/norm.js";
-import { noneOp, type SequenceOp } from "../transformer/ops.js";
-import { ParamStore } from "../transformer/params.js";
+} from "../transformer/index.js";
+import { SoftmaxAttention } from "../transformer/index.js";
+import { TransformerBlock } from "../transformer/index.js";
+import { ConstantCache } from "../transformer/index.js";
+import { FeedForward } from "../transformer/index.js";
+import { LinearAttention } from "../transformer/index.js";
+import { crossEntropy, languageModelForward, type ForwardOptions } from "../transformer/index.js";
+import { makeNorm, type Norm } from "../transformer/index.js";
+import { noneOp, type SequenceOp } from "../transformer/index.js";
+import { ParamStore } from "../transformer/index.js";
 import { MixedOp, NONE } from "./mixed-op.js";
 
 export type AttentionCandidate = AttentionKind | typeof NONE;

@@ -3,7 +3,7 @@
  * where they live, e.g. `layers.2.attn.w_qkv`. The same seed gives the same initial weights on every backend.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../../spaces/rng.js";
+import { Rng } from "../../core/rng.js";
 
 export type Init = { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
 

@@ -1,6 +1,6 @@
 /** Autoregressive sampling from a trained model (temperature sampling over the last position's logits). */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "../../spaces/rng.js";
+import { Rng } from "../../core/rng.js";
 import type { TransformerLM } from "./model.js";
 
 export function sampleTokens(model: TransformerLM, prompt: number[], length: number, opts: { seed: number; temperature?: number }): number[] {
