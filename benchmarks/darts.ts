@@ -29,7 +29,8 @@
  * restricts them to the same base, so all three search only the per-layer attention kind and activation.
  */
 import { readFileSync } from "node:fs";
-import { runSupernetJob, DEFAULT_BASE, dartsConfigSchema } from "../src/evaluators/train-supernet.js";
+import { DEFAULT_BASE, dartsOptions } from "../src/catalogue/strategies.js";
+import { runSupernetJob } from "../src/evaluators/supernet.js";
 import { runTransformerTrial } from "../src/evaluators/train-transformer.js";
 import type { EvaluationContext } from "../src/evaluators/evaluator.js";
 import { initBackend } from "../src/models/backend.js";
@@ -163,7 +164,7 @@ async function trainOne(space: SearchSpace, architecture: Architecture, seed: nu
 
 async function runDarts(order: 1 | 2): Promise<Row> {
   const started = performance.now();
-  const darts = dartsConfigSchema.parse({ order, supernetSteps: args.supernetSteps, deriveTop: args.deriveTop, baseArchitecture: args.base, ...args.darts });
+  const darts = dartsOptions.parse({ order, supernetSteps: args.supernetSteps, deriveTop: args.deriveTop, baseArchitecture: args.base, ...args.darts });
   const job = await runSupernetJob({ space: fullSpace, darts, train, seed: args.seed }, { reportProgress: () => {}, reportAlphas: () => {}, shouldStop: () => false, log: () => {} });
   const warmup = Math.min(job.steps, darts.warmupSteps ?? Math.floor(darts.supernetSteps / 4));
   let cost = job.supernetParams * (job.steps + (job.steps - warmup) * (order === 2 ? 4 : 1));

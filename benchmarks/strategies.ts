@@ -37,7 +37,8 @@ import { nb201FromString } from "../src/spaces/nasbench201.js";
 import { Rng } from "../src/core/rng.js";
 import { SearchSpace } from "../src/spaces/space.js";
 import type { Architecture } from "../src/spaces/definition.js";
-import { createStrategy, strategyDefinition } from "../src/strategies/registry.js";
+import { strategyEntry } from "../src/catalogue/strategies.js";
+import { createStrategy } from "../src/strategies/registry.js";
 import type { JsonValue, Strategy, TrialResult } from "../src/strategies/strategy.js";
 import { createScheduler } from "../src/schedulers/registry.js";
 import type { Scheduler } from "../src/schedulers/scheduler.js";
@@ -269,7 +270,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   for (const name of args.strategies) {
     const [type, scheduler] = name.split("+");
-    if (!strategyDefinition(type!)) throw new Error(`unknown strategy '${type}' in --strategies`);
+    if (!strategyEntry(type!)) throw new Error(`unknown strategy '${type}' in --strategies`);
     if (scheduler !== undefined && scheduler !== "asha") throw new Error(`unknown scheduler '${scheduler}' in --strategies (only asha)`);
   }
   const config = loadConfig();

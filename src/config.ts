@@ -42,6 +42,16 @@ export const configSchema = z.object({
   MAX_STALLED_COUNT: int(0, 2),
   /** Attempts a trial gets when its evaluation throws a retryable error. */
   TRIAL_ATTEMPTS: int(1, 3),
+  /** First wait before a trial's retry, in ms; doubled at every further attempt (BullMQ exponential backoff). */
+  TRIAL_BACKOFF_MS: int(0, 1000),
+  /** Failed trial jobs kept in Redis for inspection (the trial's error is in PostgreSQL either way). */
+  TRIAL_FAILED_JOBS_KEPT: int(0, 10_000),
+  /** Attempts of an advance job whose run fails (e.g. PostgreSQL briefly unreachable). */
+  ADVANCE_ATTEMPTS: int(1, 3),
+  /** First wait before an advance's retry, in ms; doubled at every further attempt. */
+  ADVANCE_BACKOFF_MS: int(0, 500),
+  /** Failed advance jobs kept in Redis for inspection. */
+  ADVANCE_FAILED_JOBS_KEPT: int(0, 1000),
   /** Seconds the orchestrator waits between reconciliation sweeps (re-enqueue lost work from PostgreSQL). */
   RECONCILE_INTERVAL_S: int(1, 30),
   /** Force one tfjs backend (tensorflow-gpu, tensorflow, wasm, cpu); by default the fastest that loads. */

@@ -9,8 +9,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
+import type { SpaceRegistry } from "../catalogue/index.js";
 import type { Queues } from "../queue/queues.js";
-import type { SpaceRegistry } from "../spaces/registry.js";
 import { registerErrorHandling } from "./errors.js";
 import { healthRoutes } from "./routes/health.js";
 import { leaderboardRoutes } from "./routes/leaderboard.js";

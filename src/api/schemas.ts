@@ -3,9 +3,10 @@
  * OpenAPI document at /docs.
  */
 import { z } from "zod";
-import { evaluatorConfigSchema } from "../evaluators/registry.js";
-import { schedulerConfigSchema } from "../schedulers/registry.js";
-import { strategyConfigSchema } from "../strategies/registry.js";
+import { evaluatorConfigSchema } from "../catalogue/evaluators.js";
+import { schedulerConfigSchema } from "../catalogue/schedulers.js";
+import { strategyConfigSchema } from "../catalogue/strategies.js";
+import { searchStatusSchema, trialKindSchema, trialStatusSchema } from "../core/status.js";
 
 export const uuidParam = z.object({ id: z.string().uuid("must be a UUID") });
 
@@ -35,15 +36,15 @@ export const createSearchBody = z.strictObject({
 export type CreateSearchBody = z.infer<typeof createSearchBody>;
 
 const json = z.unknown();
-const trialStatus = z.enum(["queued", "running", "completed", "failed", "pruned", "cancelled"]);
-const searchStatus = z.enum(["queued", "running", "completed", "cancelled", "failed"]);
+const trialStatus = trialStatusSchema;
+const searchStatus = searchStatusSchema;
 
 export const trialSchema = z
   .object({
     id: z.string(),
     searchId: z.string(),
     seq: z.number().int().describe("creation order within the search"),
-    kind: z.enum(["trial", "supernet"]).describe("trial: an architecture trained and scored; supernet: a DARTS supernet job, whose own loss is never an architecture's score"),
+    kind: trialKindSchema.describe("trial: an architecture trained and scored; supernet: a DARTS supernet job, whose own loss is never an architecture's score"),
     status: trialStatus,
     architecture: json,
     archHash: z.string().describe("canonical hash: the same architecture has the same hash in every search"),

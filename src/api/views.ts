@@ -1,10 +1,11 @@
 /** Database rows → API representations (dates as ISO strings, budget and objective grouped). */
-import type { Search } from "../db/generated/client.js";
+import type { TrialKind } from "../core/status.js";
+import type { SearchRow } from "../db/searches.js";
 import type { TrialRow } from "../db/trials.js";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function searchView(s: Search) {
+export function searchView(s: SearchRow) {
   return {
     id: s.id,
     name: s.name,
@@ -29,7 +30,7 @@ export function trialView(t: TrialRow) {
     id: t.id,
     searchId: t.searchId,
     seq: t.seq,
-    kind: t.kind as "trial" | "supernet",
+    kind: t.kind as TrialKind,
     status: t.status,
     architecture: t.architecture,
     archHash: t.archHash,

@@ -5,6 +5,7 @@
  *   TrialError           the trial itself is at fault (cannot be built, diverged, does not fit in memory):
  *                        it fails at once, the strategy is told, no retry.
  *   TrialStopped         the trial was asked to stop (cancel, pruning, shutdown) and did.
+ *   ZodError             the trial's options or architecture do not parse where they are used: as TrialError.
  *   anything else        transient (a crashed training thread, a lost connection): retried up to TRIAL_ATTEMPTS.
  */
 
@@ -27,7 +28,7 @@ export type ErrorClass = "trial" | "stopped" | "transient";
 
 export function classifyError(err: unknown): ErrorClass {
   if (err instanceof TrialStopped) return "stopped";
-  if (err instanceof TrialError) return "trial";
+  if (err instanceof TrialError || (err instanceof Error && err.name === "ZodError")) return "trial";
   return "transient";
 }
 

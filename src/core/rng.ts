@@ -2,6 +2,10 @@
  * A small seeded random number generator (sfc32) whose whole state is four 32-bit integers, so a strategy can
  * store it as JSON in PostgreSQL and continue exactly where it stopped.
  */
+import { z } from "zod";
+
+const word = z.number().int().min(-(2 ** 31)).max(2 ** 32 - 1);
+export const rngStateSchema = z.tuple([word, word, word, word]);
 export type RngState = [number, number, number, number];
 
 export class Rng {

@@ -1,12 +1,13 @@
 /**
- * Queries about searches: create, read, list, summarise, cancel.
+ * Statements about searches: create, read, list, summarise, cancel.
  */
+import { ACTIVE_SEARCH_STATUSES, isActiveSearch, TRIAL_STATUSES, type SearchStatus, type TrialStatus } from "../core/status.js";
 import type { Db } from "./client.js";
-import type { Prisma, Search, SearchStatus, TrialStatus } from "./generated/client.js";
+import type { Prisma, Search } from "./generated/client.js";
+import { withSearchLock } from "./search-lock.js";
 
-export const ACTIVE_SEARCH: SearchStatus[] = ["queued", "running"];
-export const IN_FLIGHT: TrialStatus[] = ["queued", "running"];
-export const FINISHED: TrialStatus[] = ["completed", "failed", "pruned", "cancelled"];
+/** A search's row as the API shows it. */
+export type SearchRow = Search;
 
 export interface NewSearch {
   name: string;
@@ -48,7 +49,7 @@ export type TrialCounts = Record<TrialStatus, number>;
 /** Counts of the search's trials by status (supernet jobs are not trials of the budget and are not counted). */
 export async function trialCounts(db: Db, searchId: string): Promise<TrialCounts> {
   const groups = await db.trial.groupBy({ by: ["status"], where: { searchId, kind: "trial" }, _count: { _all: true } });
-  const counts: TrialCounts = { queued: 0, running: 0, completed: 0, failed: 0, pruned: 0, cancelled: 0 };
+  const counts = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as TrialCounts;
   for (const g of groups) counts[g.status] = g._count._all;
   return counts;
 }
@@ -79,14 +80,22 @@ export async function searchProgress(db: Db, search: Search) {
 
 /** Cancels an active search and its unfinished trials; returns null if the search does not exist. */
 export async function cancelSearch(db: Db, id: string): Promise<{ search: Search; changed: boolean } | null> {
-  return db.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<Array<{ status: SearchStatus }>>`SELECT status FROM searches WHERE id = ${id}::uuid FOR UPDATE`;
-    if (rows.length === 0) return null;
-    const active = ACTIVE_SEARCH.includes(rows[0]!.status);
-    if (active) {
-      await tx.trial.updateMany({ where: { searchId: id, status: { in: IN_FLIGHT } }, data: { status: "cancelled", finishedAt: new Date() } });
-      await tx.search.update({ where: { id }, data: { status: "cancelled", finishedAt: new Date() } });
-    }
-    return { search: (await tx.search.findUnique({ where: { id } }))!, changed: active };
+  const changed = await withSearchLock(db, id, async (search) => {
+    const active = isActiveSearch(search.row.status);
+    if (active) await search.end("cancelled", null);
+    return active;
   });
+  if (changed === null) return null;
+  return { search: (await getSearch(db, id))!, changed };
+}
+
+/** Ids of the searches that can still run trials (the reconciler advances each). */
+export async function activeSearchIds(db: Db): Promise<string[]> {
+  const rows = await db.search.findMany({ where: { status: { in: [...ACTIVE_SEARCH_STATUSES] } }, select: { id: true } });
+  return rows.map((r) => r.id);
+}
+
+/** Task and objective metric of the newest search of a space (and task): the leaderboard's defaults. */
+export async function newestSearchOf(db: Db, space: string, task?: string): Promise<{ task: string; objectiveMetric: string } | null> {
+  return db.search.findFirst({ where: { space, ...(task ? { task } : {}) }, orderBy: { createdAt: "desc" }, select: { task: true, objectiveMetric: true } });
 }

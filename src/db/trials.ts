@@ -1,9 +1,10 @@
 /**
- * Queries about trials. The state changes that workers race on (start, complete, fail) are single conditional
+ * Statements about trials. The state changes that workers race on (start, complete, fail) are single conditional
  * statements, so a trial is completed at most once however many workers or retries touch it.
  */
+import { ACTIVE_SEARCH_STATUSES, IN_FLIGHT_STATUSES, type EndStatus, type TrialKind, type TrialStatus } from "../core/status.js";
 import type { Db } from "./client.js";
-import type { Prisma, Trial, TrialStatus } from "./generated/client.js";
+import type { Prisma, Trial } from "./generated/client.js";
 
 /** What a trainer needs to run a trial, returned when it claims the trial. */
 export interface TrialRun {
@@ -13,15 +14,14 @@ export interface TrialRun {
   attempt: number;
   architecture: Prisma.JsonValue;
   space: string;
-  evaluator: Prisma.JsonValue;
+  /** The trial's evaluator config: a job's own, else its search's ({type, …options}). */
+  evaluator: { type: string } & Record<string, unknown>;
   objectiveMetric: string;
   objectiveDirection: "minimize" | "maximize";
   seed: number;
-  /** The search's multi-fidelity scheduler config, if any. */
-  scheduler: Prisma.JsonValue | null;
-  kind: "trial" | "supernet";
-  /** The search's strategy config (a supernet job reads its options). */
-  strategy: Prisma.JsonValue;
+  /** Under a scheduler: the budgets at which the trial reports (its rungs, then its full budget). */
+  budgets: number[] | null;
+  kind: TrialKind;
 }
 
 /**
@@ -34,9 +34,9 @@ export async function startTrial(db: Db, trialId: string, worker: string): Promi
      FROM searches s
      WHERE t.id = $1 AND s.id = t.search_id
        AND t.status IN ('queued', 'running') AND s.status IN ('queued', 'running')
-     RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, s.space, s.evaluator,
-       s.objective_metric AS "objectiveMetric", s.objective_direction AS "objectiveDirection", s.seed, s.scheduler,
-       t.kind, s.strategy`,
+     RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, s.space,
+       COALESCE(t.evaluator, s.evaluator) AS evaluator, s.objective_metric AS "objectiveMetric",
+       s.objective_direction AS "objectiveDirection", s.seed, t.budgets, t.kind`,
     [trialId, worker],
   );
   return rows[0] ?? null;
@@ -104,7 +104,7 @@ export async function alphaSeries(db: Db, searchId: string) {
  * Ends an unfinished trial with a status other than completed (failed, pruned, cancelled). A pruned trial keeps the
  * metrics and objective it reached, for its strategy; only completed trials reach the leaderboard.
  */
-export async function finishTrial(db: Db, trialId: string, status: Exclude<TrialStatus, "queued" | "running" | "completed">, error: string | null, result?: { metrics: Prisma.InputJsonValue; objective: number }): Promise<string | null> {
+export async function finishTrial(db: Db, trialId: string, status: EndStatus, error: string | null, result?: { metrics: Prisma.InputJsonValue; objective: number }): Promise<string | null> {
   const { rows } = await db.pool.query<{ searchId: string }>(
     `UPDATE trials SET status = $2::"TrialStatus", error = $3, finished_at = now(),
        metrics = COALESCE($4::jsonb, metrics), objective = COALESCE($5, objective), finished_seq = nextval('trial_finish_order')
@@ -118,6 +118,20 @@ export async function finishTrial(db: Db, trialId: string, status: Exclude<Trial
 export async function trialStatus(db: Db, trialId: string): Promise<TrialStatus | null> {
   const { rows } = await db.pool.query<{ status: TrialStatus }>(`SELECT status FROM trials WHERE id = $1`, [trialId]);
   return rows[0]?.status ?? null;
+}
+
+/** Unfinished trials of active searches (the reconciler checks each has a job). */
+export async function unfinishedTrials(db: Db): Promise<Array<{ id: string; kind: TrialKind }>> {
+  const rows = await db.trial.findMany({
+    where: { status: { in: [...IN_FLIGHT_STATUSES] }, search: { status: { in: [...ACTIVE_SEARCH_STATUSES] } } },
+    select: { id: true, kind: true },
+  });
+  return rows.map((r) => ({ id: r.id, kind: r.kind as TrialKind }));
+}
+
+/** A search's latest supernet job, if it has one (DARTS). */
+export function latestSupernet(db: Db, searchId: string) {
+  return db.trial.findFirst({ where: { searchId, kind: "supernet" }, orderBy: { seq: "desc" }, select: { id: true, status: true } });
 }
 
 export async function addCurvePoints(db: Db, trialId: string, attempt: number, points: Array<{ step: number; values: Record<string, number> }>): Promise<void> {

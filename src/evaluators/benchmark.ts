@@ -3,38 +3,22 @@
  * `test_accuracy` (CIFAR-10 test accuracy after 200 epochs, %). It makes strategies comparable on a real
  * benchmark in seconds, and it is what the pipeline benchmark drives.
  */
-import { z } from "zod";
+import { benchmarkOptions, type BenchmarkOptions } from "../catalogue/evaluators.js";
 import type { Config } from "../config.js";
-import { defineEvaluator, TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type Evaluator } from "./evaluator.js";
+import { TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type Evaluator } from "./evaluator.js";
 import { NasBench201Table } from "./nasbench201-table.js";
 import { curveOffset, simulatedObservation } from "./simulated-curve.js";
 
-const config = z.object({
-  dataset: z.enum(["cifar10"]).default("cifar10").describe("benchmark table to look up; cifar10 reads NASBENCH201_CSV"),
-  latencyMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(600_000)
-    .default(0)
-    .describe("simulated training time per trial in ms (default 0): lets a pipeline be exercised with trials that take time, as real ones do"),
-  curveNoise: z
-    .number()
-    .min(0)
-    .default(2)
-    .describe("under a multi-fidelity scheduler: spread σ0 of the simulated learning curve at the smallest budget, in accuracy points (default 2; see src/evaluators/simulated-curve.ts)"),
-});
-
-class BenchmarkEvaluator implements Evaluator<z.infer<typeof config>> {
+export class BenchmarkEvaluator implements Evaluator<BenchmarkOptions> {
   private table?: NasBench201Table;
 
-  constructor(private readonly appConfig: Config) {}
+  constructor(private readonly appConfig: Pick<Config, "NASBENCH201_CSV">) {}
 
-  async evaluate(request: EvaluationRequest<z.infer<typeof config>>, ctx: EvaluationContext) {
+  async evaluate(request: EvaluationRequest<BenchmarkOptions>, ctx: EvaluationContext) {
     this.table ??= NasBench201Table.fromFile(this.appConfig.NASBENCH201_CSV);
     const value = this.table.lookup(request.architecture);
     if (value === undefined) throw new TrialError(`architecture not in the NAS-Bench-201 table`);
-    const { latencyMs, curveNoise } = request.config;
+    const { latencyMs, curveNoise } = benchmarkOptions.parse(request.config);
     const budgets = request.budgets ?? [1];
     const maxBudget = budgets.at(-1)!;
     const model = { minBudget: budgets[0]!, maxBudget, noise: curveNoise };
@@ -58,14 +42,3 @@ async function simulateTraining(ms: number, ctx: EvaluationContext): Promise<voi
     await new Promise((r) => setTimeout(r, Math.min(50, ms - waited)));
   }
 }
-
-export const benchmarkEvaluator = defineEvaluator({
-  type: "benchmark",
-  description: "Tabular lookup in NAS-Bench-201 (metric test_accuracy, %).",
-  config,
-  metrics: ["test_accuracy"],
-  task: (c) => c.dataset,
-  incompatibility: (space) =>
-    space.family === "nasbench201" ? undefined : { field: "evaluator.type", message: `the benchmark evaluator scores nasbench201 spaces only, not the '${space.family}' family` },
-  create: (appConfig) => new BenchmarkEvaluator(appConfig),
-});

@@ -1,15 +1,18 @@
 /**
  * How a trial is scored. A trainer worker calls `evaluate` once per attempt; the evaluator reads nothing from the
- * database or the queue: it gets the architecture and the search's evaluator config, reports its learning curve
+ * database or the queue: it gets the architecture and the evaluator's options, reports its learning curve
  * through `ctx.reportProgress`, checks `ctx.shouldStop()` between steps (cancel, pruning) and returns metrics.
+ * The options, the metrics an objective may name and the compatibility rules are described in src/catalogue/
+ * (light); implementations are registered in ./registry.ts and pass tests/conformance/evaluator.test.ts.
  *
- * Errors decide retry: throw `TrialError` when the trial itself is at fault (the architecture cannot be built,
- * diverged, does not fit in memory) and retrying cannot help; any other error is treated as transient and the
- * trial is retried up to the configured number of attempts.
+ * Errors decide retry (src/core/errors.ts): throw `TrialError` when the trial itself is at fault (the architecture
+ * cannot be built, diverged, does not fit in memory) and retrying cannot help; `TrialStopped` after a stop request;
+ * any other error is treated as transient and the trial is retried up to the configured number of attempts.
+ *
+ * Concurrency: a trainer may run several evaluations of one evaluator at once (TRAINER_CONCURRENCY); each call
+ * gets its own request and context.
  */
-import type { z } from "zod";
 export { TrialError, TrialStopped } from "../core/errors.js";
-import type { Config } from "../config.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
 
@@ -23,7 +26,7 @@ export interface EvaluationRequest<Config = unknown> {
   attempt: number;
   space: SearchSpace;
   architecture: Architecture;
-  /** The search's evaluator config, already validated by the evaluator's schema. */
+  /** The evaluator's options as stored with the search (or the job), validated at the API by the catalogue. */
   config: Config;
   objective: { metric: string; direction: "minimize" | "maximize" };
   /** Seed for everything random in this trial (initialisation, batches), derived from the search seed and the trial. */
@@ -40,8 +43,10 @@ export interface EvaluationRequest<Config = unknown> {
 
 export interface ProgressPoint {
   step: number;
-  /** e.g. {train_loss: 2.1} or {val_loss: 2.3, val_bpc: 3.3} */
+  /** e.g. {train_loss: 2.1} or {val_loss: 2.3, val_bpc: 3.3}; may be empty for a point that only carries α. */
   values: Record<string, number>;
+  /** DARTS: the architecture weights at this step (decision path → candidate → softmax weight), stored as a series. */
+  alphas?: Record<string, Record<string, number>>;
 }
 
 export interface EvaluationContext {
@@ -69,25 +74,3 @@ export interface Evaluator<Cfg = unknown> {
   /** Frees what the evaluator holds (tensors, worker threads) when the process shuts down. */
   close?(): Promise<void>;
 }
-
-export interface EvaluatorDefinition<Schema extends z.ZodObject = z.ZodObject> {
-  type: string;
-  description: string;
-  /** zod schema of the evaluator config, `type` excluded. */
-  config: Schema;
-  /** Metrics an objective may name. */
-  metrics: readonly string[];
-  /** The leaderboard groups trials by (space, task, metric): the task identity of a config, e.g. "cifar10". */
-  task(config: z.infer<Schema>): string;
-  /**
-   * Why this evaluator cannot score architectures of `space` with this config and objective (undefined if it can):
-   * the request field at fault (e.g. "evaluator.task", "objective.metric") and the problem, answered as a 400.
-   */
-  incompatibility(space: SearchSpace, config: z.infer<Schema>, objective: { metric: string; direction: "minimize" | "maximize" }): { field: string; message: string } | undefined;
-  create(appConfig: Config): Evaluator<z.infer<Schema>>;
-}
-
-export function defineEvaluator<Schema extends z.ZodObject>(def: EvaluatorDefinition<Schema>): EvaluatorDefinition<Schema> {
-  return def;
-}
-

@@ -1,20 +1,32 @@
 /**
- * Every evaluator the service offers, by `type`. The API validates a search's `evaluator` against these schemas,
- * and trainers create evaluators through this list.
+ * The implementation of every evaluator of the catalogue (src/catalogue/evaluators.ts), by `type`: trainers create
+ * evaluators here. Training evaluators run in training threads (training-thread.ts) unless the trainer runs
+ * tfjs-node, whose memory is native and freed (a wasm heap is not) and whose native module is not meant to be
+ * loaded once per thread. Adding an evaluator is its description in the catalogue and one entry here; the
+ * conformance suite (tests/conformance/evaluator.test.ts) then runs against it.
  */
-import { z } from "zod";
-import { benchmarkEvaluator } from "./benchmark.js";
-import { trainEvaluator } from "./train.js";
-import type { EvaluatorDefinition } from "./evaluator.js";
+import type { EvaluatorType } from "../catalogue/evaluators.js";
+import type { Config } from "../config.js";
+import { currentBackend } from "../models/backend.js";
+import { BenchmarkEvaluator } from "./benchmark.js";
+import type { EvaluationContext, EvaluationRequest, EvaluationResult, Evaluator } from "./evaluator.js";
+import { runSupernetTrial } from "./supernet.js";
+import { runTrainTrial } from "./train.js";
+import { ThreadedEvaluator, type ThreadEvaluator } from "./training-thread.js";
 
-export const EVALUATORS = [benchmarkEvaluator, trainEvaluator] as const satisfies readonly EvaluatorDefinition[];
+function training(type: ThreadEvaluator, run: (request: EvaluationRequest<never>, ctx: EvaluationContext) => Promise<EvaluationResult>, config: Config): Evaluator {
+  const backend = currentBackend();
+  if (backend === "tensorflow" || backend === "tensorflow-gpu") return { evaluate: run as Evaluator["evaluate"] };
+  return new ThreadedEvaluator(config.TRAINER_RECYCLE_HEAP_MB * 2 ** 20, type);
+}
 
-export const evaluatorConfigSchema = z.discriminatedUnion(
-  "type",
-  EVALUATORS.map((e) => e.config.extend({ type: z.literal(e.type) }).describe(e.description)) as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]],
-);
-export type EvaluatorConfig = { type: string } & Record<string, unknown>;
+const IMPLEMENTATIONS: Record<EvaluatorType, (config: Config) => Evaluator> = {
+  benchmark: (config) => new BenchmarkEvaluator(config),
+  train: (config) => training("train", runTrainTrial, config),
+  supernet: (config) => training("supernet", runSupernetTrial, config),
+};
 
-export function evaluatorDefinition(type: string): EvaluatorDefinition | undefined {
-  return (EVALUATORS as readonly EvaluatorDefinition[]).find((e) => e.type === type);
+/** Creates the evaluator of a type; undefined for a type the catalogue does not know. */
+export function createEvaluator(type: string, config: Config): Evaluator | undefined {
+  return (IMPLEMENTATIONS as Record<string, (config: Config) => Evaluator>)[type]?.(config);
 }

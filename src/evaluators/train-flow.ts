@@ -15,46 +15,13 @@ import { z } from "zod";
 import { backendLabel, initBackend } from "../models/backend.js";
 import { buildFlow, parseFlowArchitecture, type Flow, type FlowInput } from "../models/flows/index.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
+import { flowObjectiveIncompatibility, flowTrainConfigSchema, isDensityTask, type DensityTaskName, type FlowTrainConfig } from "../catalogue/tasks.js";
 import { Rng } from "../core/rng.js";
-import { DENSITY_TASKS, densityDataset, isDensityTask, KNOWN_ENTROPY_TASKS, trueEntropy, type DensityTaskName } from "../tasks/densities.js";
+import { densityDataset, trueEntropy } from "../tasks/densities.js";
 import { bitsPerDim, fromLogitSpace, mnistDataset, toLogitSpace, type MnistData } from "../tasks/mnist.js";
 import { densityPng, gridPoints, imageGridPng } from "../tasks/plots.js";
 import { TrialError, TrialStopped, type Artifact, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Metrics } from "./evaluator.js";
 
-export const FLOW_TASKS = [...DENSITY_TASKS, "mnist"] as const;
-export type FlowTaskName = (typeof FLOW_TASKS)[number];
-
-/** Config fields the flow trainer reads (the `train` evaluator's config for spaces of family "flow"). */
-export const flowTrainConfigSchema = z.object({
-  task: z.enum(FLOW_TASKS).default("8gaussians").describe("2-D density (8gaussians, checkerboard, two-moons, pinwheel, 2spirals) or mnist (default 8gaussians)"),
-  budget: z
-    .object({
-      steps: z.number().int().min(1).max(1_000_000).default(1000).describe("training steps (default 1000)"),
-      seconds: z.number().positive().optional().describe("wall-clock limit on training steps; training stops at whichever comes first"),
-    })
-    .default({ steps: 1000 }),
-  batchSize: z.number().int().min(1).max(8192).default(256).describe("examples per step (default 256)"),
-  learningRate: z.number().positive().max(1).optional().describe("peak learning rate of AdamW (default 1e-2 for the 2-D tasks, 1e-3 for mnist)"),
-  schedule: z.enum(["cosine", "constant"]).default("cosine").describe("cosine: 5% linear warm-up then cosine decay to lr/20 over the steps, or over budget.seconds if that runs out first (default); constant"),
-  weightDecay: z.number().min(0).max(1).default(0).describe("AdamW decoupled weight decay on matrices (default 0)"),
-  clipNorm: z.number().min(0).default(10).describe("gradient clipping by global norm, 0 = off (default 10)"),
-  evalEvery: z.number().int().min(1).optional().describe("validation every this many steps (default: 10 times per run)"),
-  dataSeed: z.number().int().min(0).default(0).describe("seed of the 2-D datasets; the same for all trials of a search (default 0)"),
-  resolution: z.union([z.literal(14), z.literal(28)]).default(14).describe("mnist only: 14 (downsampled, 196 dims, default) or 28 (784 dims)"),
-  samples: z.number().int().min(1).max(100_000).default(2000).describe("samples drawn to time sampling and draw the picture (2-D; mnist draws 64)"),
-});
-export type FlowTrainConfig = z.infer<typeof flowTrainConfigSchema>;
-
-/** Metrics an objective may name, and which tasks report them. */
-export const FLOW_METRICS = ["gap_nats", "test_nll", "val_nll", "bits_per_dim", "params", "training_time_s", "sampling_time_s"] as const;
-
-/** Why `metric` cannot be an objective for `task` (undefined when it can). */
-export function flowObjectiveIncompatibility(task: FlowTaskName, metric: string): string | undefined {
-  if (!(FLOW_METRICS as readonly string[]).includes(metric)) return `flow trials do not report '${metric}' (they report ${FLOW_METRICS.join(", ")})`;
-  if (metric === "gap_nats" && !(KNOWN_ENTROPY_TASKS as readonly string[]).includes(task)) return `gap_nats needs a task with a known entropy (8gaussians, checkerboard, two-moons), not ${task}`;
-  if (metric === "bits_per_dim" && task !== "mnist") return "bits_per_dim is reported for mnist only";
-  return undefined;
-}
 
 /** A task as the trainer sees it: batches of flow inputs, and data-space NLLs of a split. */
 interface PreparedTask {

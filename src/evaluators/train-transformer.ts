@@ -16,60 +16,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
 import { backendLabel, initBackend } from "../models/backend.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
-import { flopsPerToken, parameterCount, parseArchitecture, sampleTokens, TransformerLM, type TransformerArchitecture } from "../models/transformer/index.js";
-import { crossEntropy } from "../models/transformer/index.js";
-import { Rng } from "../core/rng.js";
-import { charLMTask, CHARLM_TASK_ID } from "../tasks/charlm.js";
-import { RecallTask, RECALL_TASK_ID } from "../tasks/recall.js";
-import type { SequenceTask, TokenBatch } from "../tasks/sequence-task.js";
+import { RECALL_TASK_ID, transformerTrainConfigSchema, type TransformerTrainConfig } from "../catalogue/tasks.js";
 import { isOutOfMemory } from "../core/errors.js";
+import { Rng } from "../core/rng.js";
+import { crossEntropy, flopsPerToken, parameterCount, parseArchitecture, sampleTokens, TransformerLM, type TransformerArchitecture } from "../models/transformer/index.js";
+import { charLMTask } from "../tasks/charlm.js";
+import { RecallTask } from "../tasks/recall.js";
+import type { SequenceTask, TokenBatch } from "../tasks/sequence-task.js";
 import { TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Metrics } from "./evaluator.js";
-
-export const TRANSFORMER_TASKS = [CHARLM_TASK_ID, RECALL_TASK_ID] as const;
-export type TransformerTaskName = (typeof TRANSFORMER_TASKS)[number];
-
-/** Config fields the Transformer trainer reads (the `train` evaluator's config for spaces of family "transformer"). */
-export const transformerTrainConfigSchema = z.object({
-  task: z.enum(TRANSFORMER_TASKS).default(CHARLM_TASK_ID).describe("charlm-moby-dick (default) or assoc-recall"),
-  budget: z
-    .object({
-      steps: z.number().int().min(1).max(1_000_000).default(200).describe("training steps (default 200)"),
-      seconds: z.number().positive().optional().describe("wall-clock limit on training steps; training stops at whichever comes first"),
-    })
-    .default({ steps: 200 }),
-  batchSize: z.number().int().min(1).max(1024).default(12).describe("sequences per step (default 12)"),
-  contextLength: z.number().int().min(4).max(2048).default(64).describe("tokens per sequence (default 64)"),
-  learningRate: z.number().positive().max(1).default(1e-3).describe("peak learning rate of AdamW (default 1e-3)"),
-  minLearningRate: z.number().min(0).optional().describe("learning rate at the end of the cosine decay (default learningRate / 10)"),
-  warmupSteps: z.number().int().min(0).optional().describe("linear warm-up steps (default: 10% of the steps, at most 100)"),
-  weightDecay: z.number().min(0).max(1).default(0.1).describe("AdamW decoupled weight decay on matrices and embeddings (default 0.1)"),
-  beta2: z.number().min(0).max(1).default(0.99).describe("AdamW β₂ (default 0.99)"),
-  clipNorm: z.number().min(0).default(1).describe("gradient clipping by global norm, 0 = off (default 1)"),
-  evalEvery: z.number().int().min(1).optional().describe("validation every this many steps (default: 4 times per run, and after the last step)"),
-  logEvery: z.number().int().min(1).default(10).describe("training loss reported every this many steps (default 10)"),
-  evalSequences: z.number().int().min(1).max(4096).default(64).describe("sequences of the fixed evaluation set (default 64)"),
-  sampleLength: z.number().int().min(0).max(2000).default(200).describe("characters generated for the `sample` metric (default 200)"),
-  sampleTemperature: z.number().positive().default(0.8).describe("sampling temperature (default 0.8)"),
-  recall: z
-    .object({
-      keys: z.number().int().min(1).max(26).default(16),
-      values: z.number().int().min(1).max(26).default(16),
-      pairs: z.number().int().min(1).max(26).default(8),
-    })
-    .default({ keys: 16, values: 16, pairs: 8 })
-    .describe("assoc-recall only: distinct keys, distinct values, key–value pairs per sequence"),
-});
-export type TransformerTrainConfig = z.infer<typeof transformerTrainConfigSchema>;
-
-/** Metrics an objective may name. */
-export const TRANSFORMER_METRICS = ["val_bpc", "val_loss", "accuracy", "train_loss", "params", "flops_per_token", "tokens_per_second", "wall_time_s"] as const;
-
-/** Why `metric` cannot be an objective for `task` (undefined when it can). */
-export function transformerObjectiveIncompatibility(task: TransformerTaskName, metric: string): string | undefined {
-  if (!(TRANSFORMER_METRICS as readonly string[]).includes(metric)) return `transformer trials do not report '${metric}' (they report ${TRANSFORMER_METRICS.join(", ")})`;
-  if (metric === "accuracy" && task !== RECALL_TASK_ID) return "accuracy is reported for assoc-recall only";
-  return undefined;
-}
 
 export function transformerTask(cfg: TransformerTrainConfig): SequenceTask {
   return cfg.task === RECALL_TASK_ID ? new RecallTask(cfg.recall) : charLMTask();

@@ -1,14 +1,22 @@
 /**
- * The inside of a training thread (see training-thread.ts): initialises tfjs, then runs the `train` trials it is
- * sent, one at a time, in process, reporting progress, logs and the outcome back with the thread's health.
+ * The inside of a training thread (see training-thread.ts): initialises tfjs, then runs the evaluations it is sent
+ * (`train` trials, `supernet` jobs), one at a time, in process, reporting progress, logs and the outcome back with
+ * the thread's health.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parentPort } from "node:worker_threads";
 import { backendLabel, initBackend } from "../models/backend.js";
 import { SearchSpace } from "../spaces/space.js";
 import { TrialError, TrialStopped } from "./evaluator.js";
+import { runSupernetTrial } from "./supernet.js";
 import { runTrainTrial } from "./train.js";
-import type { FromThread, ThreadHealth, ThreadRequest, ToThread } from "./training-thread.js";
+import type { EvaluationContext, EvaluationRequest, EvaluationResult } from "./evaluator.js";
+import type { FromThread, ThreadEvaluator, ThreadHealth, ThreadRequest, ToThread } from "./training-thread.js";
+
+const EVALUATIONS: Record<ThreadEvaluator, (request: EvaluationRequest<never>, ctx: EvaluationContext) => Promise<EvaluationResult>> = {
+  train: runTrainTrial,
+  supernet: runSupernetTrial,
+};
 
 const port = parentPort!;
 const send = (msg: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
@@ -22,12 +30,12 @@ function health(tensorsBefore: number): ThreadHealth {
   return { heapBytes: wasm?.HEAPU8.length ?? 0, leakedTensors: tf.memory().numTensors - tensorsBefore };
 }
 
-async function run(request: ThreadRequest): Promise<void> {
+async function run(evaluator: ThreadEvaluator, request: ThreadRequest): Promise<void> {
   stop = false;
   const tensorsBefore = tf.memory().numTensors;
   try {
-    const result = await runTrainTrial(
-      { ...request, space: new SearchSpace(request.space) },
+    const result = await EVALUATIONS[evaluator](
+      { ...request, space: new SearchSpace(request.space) } as EvaluationRequest<never>,
       {
         // Resolved when the trainer has stored the point and consulted the scheduler (its ack may say stop).
         reportProgress: (point) =>
@@ -51,7 +59,7 @@ async function run(request: ThreadRequest): Promise<void> {
 port.on("message", (msg: ToThread) => {
   switch (msg.type) {
     case "run":
-      void run(msg.request);
+      void run(msg.evaluator, msg.request);
       return;
     case "stop":
       stop = true;

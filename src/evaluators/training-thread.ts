@@ -1,5 +1,6 @@
 /**
- * Runs `train` trials in worker threads, so that a trainer survives what training does to a tfjs backend.
+ * Runs training evaluations (`train` trials, `supernet` jobs) in worker threads, so that a trainer survives what
+ * training does to a tfjs backend.
  *
  * Why: the wasm backend's heap grows to the largest candidate trained so far and never shrinks (a 4 GiB cap), a
  * failed candidate can leak tensors (an exception inside a gradient escapes tf.tidy), and a wasm abort leaves the
@@ -9,7 +10,7 @@
  * retried, not lost. Threads are kept between trials otherwise (starting one loads tfjs: about a second).
  *
  * Protocol (training-thread-entry.ts is the other side):
- *   → run {request}     ← progress {seq, point} … → ack {seq, stop}    ← log {message}
+ *   → run {evaluator, request}   ← progress {seq, point} … → ack {seq, stop}    ← log {message}
  *   → stop              ← result {result, health} | error {error, health}
  * A progress point is acknowledged after the trainer stored it and asked the scheduler, so pruning stops the trial
  * at the same step as in-process training would.
@@ -20,6 +21,9 @@ import type { SpaceDefinition } from "../spaces/definition.js";
 
 /** The request as it crosses into the thread: the search space by its definition. */
 export type ThreadRequest = Omit<EvaluationRequest, "space"> & { space: SpaceDefinition };
+
+/** The evaluations a training thread can run (training-thread-entry.ts maps each to its in-process function). */
+export type ThreadEvaluator = "train" | "supernet";
 
 /** What the thread tells about itself after each trial. */
 export interface ThreadHealth {
@@ -36,7 +40,7 @@ export interface SerializedError {
   stopped: boolean;
 }
 
-export type ToThread = { type: "run"; request: ThreadRequest } | { type: "stop" } | { type: "ack"; seq: number; stop: boolean };
+export type ToThread = { type: "run"; evaluator: ThreadEvaluator; request: ThreadRequest } | { type: "stop" } | { type: "ack"; seq: number; stop: boolean };
 export type FromThread =
   | { type: "ready"; backend: string }
   | { type: "progress"; seq: number; point: ProgressPoint }
@@ -77,7 +81,7 @@ class TrainingThread {
   }
 
   /** Runs one trial; resolves with its outcome (the evaluator's error included) and the thread's health after it. */
-  run(request: EvaluationRequest, ctx: EvaluationContext): Promise<{ result?: EvaluationResult; error?: Error; health: ThreadHealth }> {
+  run(evaluator: ThreadEvaluator, request: EvaluationRequest, ctx: EvaluationContext): Promise<{ result?: EvaluationResult; error?: Error; health: ThreadHealth }> {
     const { worker } = this;
     return new Promise((resolve, reject) => {
       let stopSent = false;
@@ -120,7 +124,7 @@ class TrainingThread {
       };
       worker.on("message", onMessage).on("error", onError).on("exit", onExit);
       const { space, ...rest } = request;
-      worker.postMessage({ type: "run", request: { ...rest, space: space.definition } } satisfies ToThread);
+      worker.postMessage({ type: "run", evaluator, request: { ...rest, space: space.definition } } satisfies ToThread);
     });
   }
 
@@ -149,7 +153,10 @@ export class ThreadedEvaluator implements Evaluator {
   /** Threads started so far (observability; tests check reuse with it). */
   threadsStarted = 0;
 
-  constructor(private readonly recycleHeapBytes: number) {}
+  constructor(
+    private readonly recycleHeapBytes: number,
+    private readonly evaluator: ThreadEvaluator = "train",
+  ) {}
 
   async evaluate(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
     let thread = this.idle.pop();
@@ -161,7 +168,7 @@ export class ThreadedEvaluator implements Evaluator {
     thread.setBusy(true);
     let keep = false;
     try {
-      const { result, error, health } = await thread.run(request, ctx);
+      const { result, error, health } = await thread.run(this.evaluator, request, ctx);
       const heapMiB = Math.round(health.heapBytes / 2 ** 20);
       if (health.leakedTensors > 0) ctx.log(`the trial left ${health.leakedTensors} tensors behind: its training thread is replaced`);
       else if (health.heapBytes > this.recycleHeapBytes) ctx.log(`the wasm heap grew to ${heapMiB} MiB: the training thread is replaced`);

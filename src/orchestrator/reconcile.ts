@@ -1,11 +1,12 @@
 /**
  * Recovery of lost work. PostgreSQL is the source of truth and Redis only carries work, so the orchestrator
- * periodically compares them: every active search gets an advance, every unfinished trial of an active search
- * that has no job (Redis flushed, a crash between commit and enqueue) is enqueued again, and a trial whose job
- * BullMQ has given up on is marked failed.
+ * periodically compares them: every active search gets an advance (which also decides rung reports whose advance
+ * was lost), every unfinished trial of an active search that has no job (Redis flushed, a crash between commit
+ * and enqueue) is enqueued again, and a trial whose job BullMQ has given up on is marked failed.
  */
 import type { Db } from "../db/client.js";
-import { finishTrial } from "../db/trials.js";
+import { activeSearchIds } from "../db/searches.js";
+import { finishTrial, unfinishedTrials } from "../db/trials.js";
 import type { Queues } from "../queue/queues.js";
 
 export interface ReconcileReport {
@@ -15,14 +16,10 @@ export interface ReconcileReport {
 }
 
 export async function reconcile(db: Db, queues: Queues): Promise<ReconcileReport> {
-  const searches = await db.search.findMany({ where: { status: { in: ["queued", "running"] } }, select: { id: true } });
-  const trials = await db.trial.findMany({
-    where: { status: { in: ["queued", "running"] }, search: { status: { in: ["queued", "running"] } } },
-    select: { id: true, kind: true },
-  });
-  let requeued = 0;
+  const searches = await activeSearchIds(db);
+  const trials = await unfinishedTrials(db);
   let failed = 0;
-  const lost: Array<{ id: string; kind: string }> = [];
+  const lost: typeof trials = [];
   for (const t of trials) {
     const state = await queues.trialJobState(t.id);
     if (state === "unknown") lost.push(t);
@@ -31,10 +28,7 @@ export async function reconcile(db: Db, queues: Queues): Promise<ReconcileReport
       if (await finishTrial(db, t.id, "failed", job?.failedReason ?? "job failed")) failed++;
     }
   }
-  if (lost.length) {
-    await queues.enqueueTrials(lost);
-    requeued = lost.length;
-  }
-  for (const s of searches) await queues.enqueueAdvance(s.id);
-  return { searches: searches.length, requeued, failed };
+  await queues.enqueueTrials(lost);
+  for (const id of searches) await queues.enqueueAdvance(id);
+  return { searches: searches.length, requeued: lost.length, failed };
 }

@@ -14,6 +14,12 @@ import { Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config.js";
 
+/** The settings the queues read (job options live in src/config.ts, like every setting). */
+export type QueueConfig = Pick<
+  Config,
+  "QUEUE_PREFIX" | "TRIAL_ATTEMPTS" | "TRIAL_BACKOFF_MS" | "TRIAL_FAILED_JOBS_KEPT" | "ADVANCE_ATTEMPTS" | "ADVANCE_BACKOFF_MS" | "ADVANCE_FAILED_JOBS_KEPT"
+>;
+
 export const ADVANCE_QUEUE = "advance";
 export const TRIALS_QUEUE = "trials";
 export const GPU_TRIALS_QUEUE = "trials-gpu";
@@ -49,7 +55,7 @@ export class Queues {
   readonly trials: Queue<TrialJob>;
   readonly gpuTrials: Queue<TrialJob>;
 
-  constructor(readonly connection: Redis, readonly config: Pick<Config, "QUEUE_PREFIX" | "TRIAL_ATTEMPTS">) {
+  constructor(readonly connection: Redis, readonly config: QueueConfig) {
     const prefix = config.QUEUE_PREFIX;
     this.advance = new Queue(ADVANCE_QUEUE, { connection, prefix });
     this.trials = new Queue(TRIALS_QUEUE, { connection, prefix });
@@ -82,10 +88,17 @@ export class Queues {
 
   /** Asks the orchestrator to advance a search (coalesced with any advance already waiting). */
   async enqueueAdvance(searchId: string): Promise<void> {
+    const { ADVANCE_ATTEMPTS, ADVANCE_BACKOFF_MS, ADVANCE_FAILED_JOBS_KEPT } = this.config;
     await this.advance.add(
       "advance",
       { searchId },
-      { deduplication: { id: searchId, keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 1000, attempts: 3, backoff: { type: "exponential", delay: 500 } },
+      {
+        deduplication: { id: searchId, keepLastIfActive: true },
+        removeOnComplete: true,
+        removeOnFail: ADVANCE_FAILED_JOBS_KEPT,
+        attempts: ADVANCE_ATTEMPTS,
+        backoff: { type: "exponential", delay: ADVANCE_BACKOFF_MS },
+      },
     );
   }
 
@@ -93,9 +106,9 @@ export class Queues {
     return {
       jobId: trialId,
       attempts: this.config.TRIAL_ATTEMPTS,
-      backoff: { type: "exponential", delay: 1000 },
+      backoff: { type: "exponential", delay: this.config.TRIAL_BACKOFF_MS },
       removeOnComplete: true,
-      removeOnFail: 10_000,
+      removeOnFail: this.config.TRIAL_FAILED_JOBS_KEPT,
     };
   }
 

@@ -10,28 +10,25 @@
  * the synchronous algorithm. Scores are compared only within a rung, so a learning curve's level does not matter.
  */
 import { z } from "zod";
-import type { JsonValue } from "../strategies/strategy.js";
+import type { AshaConfig } from "../catalogue/schedulers.js";
+import type { JsonValue } from "../core/json.js";
+import { StateError } from "../core/errors.js";
+import { readState } from "../core/state.js";
 import type { Scheduler, SchedulerDecision } from "./scheduler.js";
 
-export const ashaConfigSchema = z.object({
-  type: z.literal("asha"),
-  minBudget: z.number().positive().describe("budget of the first rung (training steps, epochs, …): every trial trains at least this much"),
-  maxBudget: z.number().positive().describe("full budget: a trial that gets here is complete"),
-  eta: z.number().min(2).max(100).default(3).describe("reduction factor: rungs are eta× apart and the top 1/eta of a rung go on (default 3)"),
-});
-export type AshaConfig = z.infer<typeof ashaConfigSchema>;
-
-interface TrialRecord {
+const trialRecordSchema = z.object({
   /** Rungs (indices) this trial has crossed, with the score recorded at each. */
-  scores: number[];
-  pruned: boolean;
-}
+  scores: z.array(z.number()),
+  pruned: z.boolean(),
+});
+type TrialRecord = z.infer<typeof trialRecordSchema>;
 
-interface AshaState {
+export const ashaStateSchema = z.object({
   /** Per rung, the scores recorded there, in report order. */
-  rungScores: number[][];
-  trials: Record<string, TrialRecord>;
-}
+  rungScores: z.array(z.array(z.number())),
+  trials: z.record(z.string(), trialRecordSchema),
+});
+type AshaState = z.infer<typeof ashaStateSchema>;
 
 /** Rung budgets minBudget·eta^k below maxBudget; rounded so that 1·3^3 is 27 and not 27.000000000000004. */
 export function rungBudgets(minBudget: number, maxBudget: number, eta: number): number[] {
@@ -93,8 +90,8 @@ export class AshaScheduler implements Scheduler {
   }
 
   restore(state: JsonValue): void {
-    const s = state as unknown as AshaState;
-    if (s.rungScores.length !== this.rungs.length) throw new Error(`asha: stored state has ${s.rungScores.length} rungs, this configuration ${this.rungs.length}`);
+    const s = readState(ashaStateSchema, state, "asha scheduler");
+    if (s.rungScores.length !== this.rungs.length) throw new StateError(`asha: stored state has ${s.rungScores.length} rungs, this configuration ${this.rungs.length}`);
     this.rungScores = s.rungScores.map((r) => [...r]);
     this.trials = new Map(Object.entries(s.trials).map(([id, t]) => [id, { scores: [...t.scores], pruned: t.pruned }]));
   }

@@ -7,24 +7,22 @@
  * n_s = ⌈(sMax+1)·eta^h / (h+1)⌉ with h = sMax−s halvings, which gives every bracket about the same total budget;
  * the deal is a fixed, smooth weighted round robin, so it is deterministic and needs only a counter in the state.
  */
+import type { HyperbandConfig } from "../catalogue/schedulers.js";
 import { z } from "zod";
-import type { JsonValue } from "../strategies/strategy.js";
-import { AshaScheduler, rungBudgets } from "./asha.js";
+import type { JsonValue } from "../core/json.js";
+import { StateError } from "../core/errors.js";
+import { readState } from "../core/state.js";
+import { AshaScheduler, ashaStateSchema, rungBudgets } from "./asha.js";
 import type { Scheduler, SchedulerDecision } from "./scheduler.js";
 
-export const hyperbandConfigSchema = z.object({
-  type: z.literal("hyperband"),
-  minBudget: z.number().positive().describe("budget of the first rung of the most aggressive bracket"),
-  maxBudget: z.number().positive().describe("full budget: a trial that gets here is complete"),
-  eta: z.number().min(2).max(100).default(3).describe("reduction factor of every bracket (default 3)"),
-});
-export type HyperbandConfig = z.infer<typeof hyperbandConfigSchema>;
 
-interface HyperbandState {
-  dealt: number;
-  assignment: Record<string, number>;
-  brackets: JsonValue[];
-}
+const stateSchema = z.object({
+  /** Trials dealt a bracket so far. */
+  dealt: z.number().int().min(0),
+  /** Trial id → bracket. */
+  assignment: z.record(z.string(), z.number().int().min(0)),
+  brackets: z.array(ashaStateSchema),
+});
 
 export class HyperbandScheduler implements Scheduler {
   private readonly brackets: AshaScheduler[];
@@ -65,15 +63,15 @@ export class HyperbandScheduler implements Scheduler {
   }
 
   state(): JsonValue {
-    const s: HyperbandState = { dealt: this.dealt, assignment: Object.fromEntries(this.assignment), brackets: this.brackets.map((b) => b.state()) };
-    return s as unknown as JsonValue;
+    return { dealt: this.dealt, assignment: Object.fromEntries(this.assignment), brackets: this.brackets.map((b) => b.state()) };
   }
 
   restore(state: JsonValue): void {
-    const s = state as unknown as HyperbandState;
+    const s = readState(stateSchema, state, "hyperband scheduler");
+    if (s.brackets.length !== this.brackets.length) throw new StateError(`hyperband scheduler: stored state has ${s.brackets.length} brackets, this configuration ${this.brackets.length}`);
     this.dealt = s.dealt;
     this.assignment = new Map(Object.entries(s.assignment));
-    s.brackets.forEach((b, i) => this.brackets[i]!.restore(b));
+    s.brackets.forEach((b, i) => this.brackets[i]!.restore(b as unknown as JsonValue));
   }
 }
 

@@ -1,25 +1,19 @@
 /**
- * The multi-fidelity schedulers a search may use, by `type`. The API validates a search's `scheduler` field with
- * `schedulerConfigSchema`; the orchestrator and trainers create the scheduler with `createScheduler`.
+ * The implementation of every scheduler of the catalogue (src/catalogue/schedulers.ts): the orchestrator creates a
+ * search's scheduler here, under the search's lock, to give trials their budgets and decide their rung reports.
  */
-import { z } from "zod";
-import { AshaScheduler, ashaConfigSchema } from "./asha.js";
-import { HyperbandScheduler, hyperbandConfigSchema } from "./hyperband.js";
-import type { JsonValue } from "../strategies/strategy.js";
+import { schedulerConfigSchema, type SchedulerConfig } from "../catalogue/schedulers.js";
+import type { JsonValue } from "../core/json.js";
+import { AshaScheduler } from "./asha.js";
+import { HyperbandScheduler } from "./hyperband.js";
 import type { Scheduler } from "./scheduler.js";
 
-const budgetsInOrder = (c: { minBudget: number; maxBudget: number }) => c.maxBudget >= c.minBudget;
+export { schedulerConfigSchema, type SchedulerConfig };
 
-/** Request schema of `scheduler`, e.g. `{"type": "asha", "minBudget": 100, "maxBudget": 2700, "eta": 3}`. */
-export const schedulerConfigSchema = z
-  .discriminatedUnion("type", [
-    ashaConfigSchema.describe("ASHA: asynchronous successive halving (Li et al. 2018)"),
-    hyperbandConfigSchema.describe("Asynchronous Hyperband: ASHA brackets of different aggressiveness (Li et al. 2018)"),
-  ])
-  .refine(budgetsInOrder, { message: "maxBudget must be ≥ minBudget", path: ["maxBudget"] });
-export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
-
-/** Creates (and, given a stored state, restores) the scheduler of a search; validates the configuration. */
+/**
+ * Creates (and, given a stored state, restores) the scheduler of a search; validates the configuration. Throws
+ * StateError for a stored state the scheduler cannot read.
+ */
 export function createScheduler(config: SchedulerConfig, state?: JsonValue | null): Scheduler {
   const c = schedulerConfigSchema.parse(config);
   const scheduler = c.type === "asha" ? new AshaScheduler(c) : new HyperbandScheduler(c);

@@ -16,7 +16,7 @@
  * decisions continue identically. Decisions depend on the order of reports, which is the completion order of
  * asynchronous workers.
  */
-import type { JsonValue } from "../strategies/strategy.js";
+import type { JsonValue } from "../core/json.js";
 
 /** `continue`: train on to the next budget (at `maxBudget` the trial is simply complete). `prune`: stop now. */
 export type SchedulerDecision = "continue" | "prune";

@@ -61,3 +61,4 @@ export type SpaceDefinition = z.infer<typeof spaceDefinitionSchema>;
 
 /** An architecture: one value per active decision, arrays of objects for repeats. */
 export type Architecture = { [name: string]: DecisionValue | Array<Record<string, DecisionValue>> };
+export const architectureSchema: z.ZodType<Architecture> = z.record(z.string(), z.union([valueSchema, z.array(z.record(z.string(), valueSchema))]));

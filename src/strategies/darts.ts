@@ -1,35 +1,38 @@
 /**
  * DARTS (Liu et al. 2019) as a strategy of the service: one-shot, gradient-based search. The strategy asks for one
  * supernet job (every candidate operation mixed by softmax weights α, trained bi-level by a trainer: see
- * src/evaluators/train-supernet.ts and src/models/supernet/), and when its result comes back it proposes the
+ * the `supernet` evaluator, src/evaluators/supernet.ts, and src/models/supernet/), and when its result comes back it proposes the
  * derived architectures — the argmax at every decision, then `deriveTop` alternatives — as ordinary trials, trained
  * from scratch by the `train` evaluator. So the leaderboard holds retrained scores only: a supernet's own
  * validation loss is not any architecture's score.
  */
-import type { z } from "zod";
-import { dartsConfigSchema } from "../models/supernet/darts-config.js";
-import type { Architecture } from "../spaces/definition.js";
-import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
+import { z } from "zod";
+import type { DartsConfig } from "../catalogue/strategies.js";
+import type { JsonObject, JsonValue } from "../core/json.js";
+import { readState } from "../core/state.js";
+import { architectureSchema, type Architecture } from "../spaces/definition.js";
+import type { Proposal, Strategy, StrategyArgs, TrialResult } from "./strategy.js";
 
-type Phase = "supernet" | "training-supernet" | "derived" | "done";
-
-interface DartsState {
-  phase: Phase;
-  supernetTrialId: string | null;
-  derived: Architecture[];
-  proposed: number;
-}
+const stateSchema = z.object({
+  phase: z.enum(["supernet", "training-supernet", "derived", "done"]),
+  supernetTrialId: z.string().nullable(),
+  derived: z.array(architectureSchema),
+  proposed: z.number().int().min(0),
+});
+type DartsState = z.infer<typeof stateSchema>;
 
 export class DartsStrategy implements Strategy {
   private s: DartsState = { phase: "supernet", supernetTrialId: null, derived: [], proposed: 0 };
 
-  constructor(private readonly args: StrategyArgs<z.infer<typeof dartsConfigSchema>>) {}
+  constructor(private readonly args: StrategyArgs<DartsConfig>) {}
 
   ask(n: number): Proposal[] {
     if (this.s.phase === "supernet") {
       this.s.phase = "training-supernet";
-      // The supernet job's "architecture" is the part DARTS does not relax (the job fills in defaults).
-      return [{ kind: "supernet", architecture: (this.args.options.baseArchitecture ?? {}) as Architecture }];
+      // The supernet job's "architecture" is the part DARTS does not relax (the job fills in defaults); the job is
+      // run by the `supernet` evaluator with this strategy's options.
+      const options = JSON.parse(JSON.stringify(this.args.options)) as JsonObject;
+      return [{ kind: "supernet", architecture: (this.args.options.baseArchitecture ?? {}) as Architecture, job: { evaluator: "supernet", options } }];
     }
     if (this.s.phase !== "derived") return [];
     const next = this.s.derived.slice(this.s.proposed, this.s.proposed + n);
@@ -56,13 +59,6 @@ export class DartsStrategy implements Strategy {
   }
 
   restore(state: JsonValue): void {
-    this.s = structuredClone(state) as unknown as DartsState;
+    this.s = readState(stateSchema, state, "darts strategy");
   }
 }
-
-export const dartsStrategy = defineStrategy({
-  type: "darts",
-  description: "DARTS: one supernet job (softmax-mixed candidate operations, bi-level optimisation on a trainer), then the derived architectures retrained from scratch as ordinary trials.",
-  options: dartsConfigSchema,
-  create: (args) => new DartsStrategy(args),
-});

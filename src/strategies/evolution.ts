@@ -15,55 +15,29 @@
  * reached: they were pruned because that score was low, which is what the tournament should see.
  */
 import { z } from "zod";
-import type { Architecture } from "../spaces/definition.js";
-import { Rng, type RngState } from "../core/rng.js";
+import type { EvolutionOptions } from "../catalogue/strategies.js";
+import type { JsonValue } from "../core/json.js";
+import { Rng, rngStateSchema } from "../core/rng.js";
+import { readState } from "../core/state.js";
+import { architectureSchema, type Architecture } from "../spaces/definition.js";
 import { sampleUnseen } from "./sample-unseen.js";
-import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
+import type { Proposal, Strategy, StrategyArgs, TrialResult } from "./strategy.js";
 
-const options = z.object({
-  populationSize: z
-    .number()
-    .int()
-    .min(2)
-    .max(10_000)
-    .default(20)
-    .describe("P: the last P finished trials form the population; the oldest dies when a new one arrives (default 20)"),
-  sampleSize: z
-    .number()
-    .int()
-    .min(1)
-    .max(10_000)
-    .default(10)
-    .describe("S: members sampled per tournament; the best of them is the parent (default 10; must be ≤ populationSize)"),
-  seedArchitectures: z
-    .array(z.record(z.string(), z.unknown()))
-    .optional()
-    .describe("architectures to warm-start with (e.g. a known good model or the leaderboard's best): proposed first, before any random sample"),
-  maxDuplicateTries: z
-    .number()
-    .int()
-    .min(1)
-    .max(10_000)
-    .default(50)
-    .describe("mutations (or samples) tried to find an architecture not yet proposed in this search (default 50)"),
-});
 
-type Options = z.infer<typeof options>;
+type Options = EvolutionOptions;
 
-interface Member {
-  trialId: string;
-  architecture: Architecture;
-  score: number;
-}
+const memberSchema = z.object({ trialId: z.string(), architecture: architectureSchema, score: z.number() });
+type Member = z.infer<typeof memberSchema>;
 
-interface EvolutionState {
-  rng: RngState;
-  population: Member[];
+const stateSchema = z.object({
+  rng: rngStateSchema,
+  population: z.array(memberSchema),
   /** Hashes of every architecture proposed so far. */
-  seen: string[];
+  seen: z.array(z.string()),
   /** How many seed architectures have been proposed. */
-  seedsUsed: number;
-}
+  seedsUsed: z.number().int().min(0),
+});
+type EvolutionState = z.infer<typeof stateSchema>;
 
 export class EvolutionStrategy implements Strategy {
   private rng: Rng;
@@ -105,7 +79,7 @@ export class EvolutionStrategy implements Strategy {
   }
 
   restore(state: JsonValue): void {
-    const s = state as unknown as EvolutionState;
+    const s = readState(stateSchema, state, "evolution strategy");
     this.rng = new Rng(s.rng);
     this.population = s.population.map((m) => ({ ...m }));
     this.seen = new Set(s.seen);
@@ -159,10 +133,3 @@ export class EvolutionStrategy implements Strategy {
     return true;
   }
 }
-
-export const evolutionStrategy = defineStrategy({
-  type: "evolution",
-  description: "Regularized (aging) evolution (Real et al. 2019): tournament selection, one-decision mutation, the oldest member dies.",
-  options,
-  create: (args) => new EvolutionStrategy(args),
-});

@@ -16,34 +16,31 @@
  * ones count with the score they reached.
  */
 import { z } from "zod";
-import type { Architecture, DecisionValue } from "../spaces/definition.js";
-import { Rng, type RngState } from "../core/rng.js";
+import type { LocalSearchOptions } from "../catalogue/strategies.js";
+import type { JsonValue } from "../core/json.js";
+import { Rng, rngStateSchema } from "../core/rng.js";
+import { readState } from "../core/state.js";
+import { architectureSchema, type Architecture, type DecisionValue } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
 import { sampleUnseen } from "./sample-unseen.js";
-import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
+import type { Proposal, Strategy, StrategyArgs, TrialResult } from "./strategy.js";
 
-const options = z.object({
-  initialSamples: z.number().int().min(1).max(10_000).default(10).describe("uniform samples that start each run; the best becomes the first center (default 10)"),
-  maxTries: z.number().int().min(1).max(10_000).default(50).describe("samples drawn to find an architecture not yet proposed (default 50)"),
-});
-type Options = z.infer<typeof options>;
+type Options = LocalSearchOptions;
 
-interface Scored {
-  trialId: string;
-  architecture: Architecture;
-  score: number;
-}
+const scoredSchema = z.object({ trialId: z.string(), architecture: architectureSchema, score: z.number() });
+type Scored = z.infer<typeof scoredSchema>;
 
-interface LocalSearchState {
-  rng: RngState;
-  seen: string[];
+const stateSchema = z.object({
+  rng: rngStateSchema,
+  seen: z.array(z.string()),
   /** Hashes proposed but not yet told. */
-  pending: string[];
-  center: Scored | null;
+  pending: z.array(z.string()),
+  center: scoredSchema.nullable(),
   /** Results of the current run (until it has `initialSamples`, then only the count matters). */
-  runResults: number;
-  runs: number;
-}
+  runResults: z.number().int().min(0),
+  runs: z.number().int().min(0),
+});
+type LocalSearchState = z.infer<typeof stateSchema>;
 
 /** Every architecture that differs from `arch` in exactly one active decision and satisfies the constraints. */
 export function neighbours(space: SearchSpace, arch: Architecture, rng: Rng): Architecture[] {
@@ -112,7 +109,7 @@ export class LocalSearchStrategy implements Strategy {
   }
 
   restore(state: JsonValue): void {
-    const s = state as unknown as LocalSearchState;
+    const s = readState(stateSchema, state, "local-search strategy");
     this.rng = new Rng(s.rng);
     this.seen = new Set(s.seen);
     this.pending = new Set(s.pending);
@@ -137,10 +134,3 @@ export class LocalSearchStrategy implements Strategy {
     return architecture && { architecture };
   }
 }
-
-export const localSearchStrategy = defineStrategy({
-  type: "local-search",
-  description: "Local search with random restarts (White et al. 2021): walk to better one-decision neighbours of the best architecture.",
-  options,
-  create: (args) => new LocalSearchStrategy(args),
-});

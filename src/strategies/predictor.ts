@@ -17,34 +17,24 @@
  * the state is only the results, the proposed set and the RNG.
  */
 import { z } from "zod";
-import type { Architecture } from "../spaces/definition.js";
-import { Rng, type RngState } from "../core/rng.js";
+import type { PredictorOptions } from "../catalogue/strategies.js";
+import type { JsonValue } from "../core/json.js";
+import { Rng, rngStateSchema } from "../core/rng.js";
+import { readState } from "../core/state.js";
+import { architectureSchema, type Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
 import { decisionSlots } from "./decision-slots.js";
 import { KernelRidge } from "./ridge.js";
 import { sampleUnseen } from "./sample-unseen.js";
-import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
+import type { Proposal, Strategy, StrategyArgs, TrialResult } from "./strategy.js";
 
-const options = z.object({
-  initialSamples: z.number().int().min(2).max(10_000).default(10).describe("uniform samples before the surrogate is used (default 10)"),
-  candidates: z.number().int().min(1).max(100_000).default(100).describe("architectures scored by the surrogate per proposal (default 100)"),
-  ridge: z.number().positive().max(1e6).default(1).describe("L2 penalty λ of the ridge regressions (default 1)"),
-  pairwise: z.boolean().default(true).describe("add products of pairs of one-hot columns to the encoding (default true)"),
-  maxTries: z.number().int().min(1).max(10_000).default(50).describe("samples drawn to find an architecture not yet proposed (default 50)"),
-});
-type Options = z.infer<typeof options>;
+type Options = PredictorOptions;
 
-interface Scored {
-  trialId: string;
-  architecture: Architecture;
-  score: number;
-}
+const scoredSchema = z.object({ trialId: z.string(), architecture: architectureSchema, score: z.number() });
+type Scored = z.infer<typeof scoredSchema>;
 
-interface PredictorState {
-  rng: RngState;
-  seen: string[];
-  results: Scored[];
-}
+const stateSchema = z.object({ rng: rngStateSchema, seen: z.array(z.string()), results: z.array(scoredSchema) });
+type PredictorState = z.infer<typeof stateSchema>;
 
 /**
  * The encoding as a kernel: an architecture is the sorted list of its one-hot columns ("codes"), and the dot
@@ -130,7 +120,7 @@ export class PredictorStrategy implements Strategy {
   }
 
   restore(state: JsonValue): void {
-    const s = state as unknown as PredictorState;
+    const s = readState(stateSchema, state, "predictor strategy");
     this.rng = new Rng(s.rng);
     this.seen = new Set(s.seen);
     this.results = s.results.map((r) => ({ ...r }));
@@ -180,10 +170,3 @@ export class PredictorStrategy implements Strategy {
     return architecture && { architecture };
   }
 }
-
-export const predictorStrategy = defineStrategy({
-  type: "predictor",
-  description: "Predictor-guided search: Thompson sampling over a bootstrap ensemble of ridge regressions on one-hot (pairwise) encodings.",
-  options,
-  create: (args) => new PredictorStrategy(args),
-});

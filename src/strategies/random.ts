@@ -3,19 +3,20 @@
  * space has unseen ones. The baseline every other strategy must beat.
  */
 import { z } from "zod";
-import { Rng, type RngState } from "../core/rng.js";
+import type { RandomOptions } from "../catalogue/strategies.js";
+import type { JsonValue } from "../core/json.js";
+import { Rng, rngStateSchema } from "../core/rng.js";
+import { readState } from "../core/state.js";
 import { sampleUnseen } from "./sample-unseen.js";
-import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs } from "./strategy.js";
+import type { Proposal, Strategy, StrategyArgs } from "./strategy.js";
 
-const options = z.object({
-  maxTriesPerProposal: z.number().int().min(1).max(100_000).default(200).describe("samples drawn to find an unseen architecture before giving up (default 200)"),
-});
+const stateSchema = z.object({ rng: rngStateSchema, seen: z.array(z.string()) });
 
 export class RandomStrategy implements Strategy {
   private rng: Rng;
   private seen = new Set<string>();
 
-  constructor(private readonly args: StrategyArgs<z.infer<typeof options>>) {
+  constructor(private readonly args: StrategyArgs<RandomOptions>) {
     this.rng = new Rng(args.seed);
   }
 
@@ -40,15 +41,8 @@ export class RandomStrategy implements Strategy {
   }
 
   restore(state: JsonValue): void {
-    const s = state as { rng: RngState; seen: string[] };
+    const s = readState(stateSchema, state, "random strategy");
     this.rng = new Rng(s.rng);
     this.seen = new Set(s.seen);
   }
 }
-
-export const randomStrategy = defineStrategy({
-  type: "random",
-  description: "Uniform random sampling without repeats (the baseline).",
-  options,
-  create: (args) => new RandomStrategy(args),
-});

@@ -1,38 +1,40 @@
 /**
- * Every strategy the service offers, by `type`. The API builds its request schema (and OpenAPI document) from
- * this list, and the orchestrator creates strategies through it, so adding a strategy is one entry here.
+ * The implementation of every strategy of the catalogue (src/catalogue/strategies.ts), by `type`: the orchestrator
+ * creates a search's strategy here. Adding a strategy is its options in the catalogue and one entry here; the
+ * conformance suite (tests/conformance/strategy.test.ts) then runs against it.
  */
-import { z } from "zod";
+import { strategyEntry, type StrategyConfig, type StrategyType } from "../catalogue/strategies.js";
+import type { JsonValue } from "../core/json.js";
+import { DartsStrategy } from "./darts.js";
+import { EvolutionStrategy } from "./evolution.js";
+import { LocalSearchStrategy } from "./local-search.js";
+import { PredictorStrategy } from "./predictor.js";
+import { RandomStrategy } from "./random.js";
+import { ReinforceStrategy } from "./reinforce.js";
+import type { Strategy, StrategyArgs } from "./strategy.js";
 import type { SearchSpace } from "../spaces/space.js";
-import { dartsStrategy } from "./darts.js";
-import { evolutionStrategy } from "./evolution.js";
-import { localSearchStrategy } from "./local-search.js";
-import { predictorStrategy } from "./predictor.js";
-import { randomStrategy } from "./random.js";
-import { reinforceStrategy } from "./reinforce.js";
-import type { JsonValue, Strategy, StrategyDefinition } from "./strategy.js";
 
-export const STRATEGIES = [randomStrategy, evolutionStrategy, reinforceStrategy, localSearchStrategy, predictorStrategy, dartsStrategy] as const satisfies readonly StrategyDefinition[];
+// Options arrive validated by their catalogue schema (createStrategy parses them), hence the casts.
+const IMPLEMENTATIONS: Record<StrategyType, (args: StrategyArgs<never>) => Strategy> = {
+  random: (args) => new RandomStrategy(args),
+  evolution: (args) => new EvolutionStrategy(args),
+  reinforce: (args) => new ReinforceStrategy(args),
+  "local-search": (args) => new LocalSearchStrategy(args),
+  predictor: (args) => new PredictorStrategy(args),
+  darts: (args) => new DartsStrategy(args),
+};
 
-export type StrategyType = (typeof STRATEGIES)[number]["type"];
+export const STRATEGY_TYPES = Object.keys(IMPLEMENTATIONS) as StrategyType[];
 
-/** Request schema of `strategy`: a union discriminated by `type`, each with its own options. */
-export const strategyConfigSchema = z.discriminatedUnion(
-  "type",
-  STRATEGIES.map((s) => s.options.extend({ type: z.literal(s.type) }).describe(s.description)) as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]],
-);
-export type StrategyConfig = { type: string } & Record<string, unknown>;
-
-export function strategyDefinition(type: string): StrategyDefinition | undefined {
-  return (STRATEGIES as readonly StrategyDefinition[]).find((s) => s.type === type);
-}
-
-/** Creates (and, given a stored state, restores) the strategy of a search. */
+/**
+ * Creates (and, given a stored state, restores) the strategy of a search. Throws for an unknown type, options its
+ * schema rejects, and (StateError) a stored state the strategy cannot read.
+ */
 export function createStrategy(config: StrategyConfig, space: SearchSpace, seed: number, state?: JsonValue | null): Strategy {
-  const def = strategyDefinition(config.type);
-  if (!def) throw new Error(`unknown strategy '${config.type}'`);
-  const { type: _type, ...rest } = config;
-  const strategy = def.create({ space, options: def.options.parse(rest), seed });
+  const entry = strategyEntry(config.type);
+  if (!entry) throw new Error(`unknown strategy '${config.type}'`);
+  const { type, ...rest } = config;
+  const strategy = IMPLEMENTATIONS[type as StrategyType]({ space, options: entry.options.parse(rest) as never, seed });
   if (state !== undefined && state !== null) strategy.restore(state);
   return strategy;
 }

@@ -23,34 +23,35 @@
  * has converged there; its neighbourhood holds the useful next trials), and only if none is found the duplicate.
  */
 import { z } from "zod";
-import { LstmController, sampleIndex, type ControllerJSON, type Episode } from "../models/controller/lstm-controller.js";
+import type { ReinforceOptions } from "../catalogue/strategies.js";
+import type { JsonValue } from "../core/json.js";
+import { Rng, rngStateSchema } from "../core/rng.js";
+import { readState } from "../core/state.js";
+import { LstmController, sampleIndex, type Episode } from "../models/controller/lstm-controller.js";
 import { initBackend } from "../models/backend.js";
-import type { Architecture } from "../spaces/definition.js";
-import { Rng, type RngState } from "../core/rng.js";
+import { architectureSchema, type Architecture } from "../spaces/definition.js";
 import { decisionSlots } from "./decision-slots.js";
-import { defineStrategy, type JsonValue, type Proposal, type Strategy, type StrategyArgs, type TrialResult } from "./strategy.js";
+import type { Proposal, Strategy, StrategyArgs, TrialResult } from "./strategy.js";
 
-const options = z.object({
-  hiddenSize: z.number().int().min(2).max(512).default(32).describe("LSTM hidden size, also the size of the choice embeddings (default 32)"),
-  learningRate: z.number().positive().max(10).default(0.05).describe("Adam's learning rate for the controller (default 0.05)"),
-  baselineDecay: z.number().min(0).max(1).default(0.7).describe("decay of the moving-average baseline of the score (default 0.7: it follows the improving policy closely)"),
-  entropyWeight: z.number().min(0).max(10).default(0.001).describe("weight of the entropy bonus that keeps the policy exploring (default 0.001)"),
-  batchSize: z.number().int().min(1).max(1000).default(3).describe("finished trials per policy update (default 3)"),
-  maxDuplicateTries: z.number().int().min(1).max(1000).default(10).describe("policy samples drawn to find an architecture not yet proposed (default 10)"),
-});
+type Options = ReinforceOptions;
 
-type Options = z.infer<typeof options>;
-
-interface ReinforceState {
-  rng: RngState;
-  seen: string[];
-  controller: ControllerJSON;
-  baseline: number | null;
-  variance: number;
+const stateSchema = z.object({
+  rng: rngStateSchema,
+  seen: z.array(z.string()),
+  /** The controller's weights and Adam's moments, as base64 float arrays (lstm-controller.ts). */
+  controller: z.object({
+    hiddenSize: z.number().int(),
+    heads: z.array(z.number().int()),
+    params: z.array(z.string()),
+    adam: z.object({ step: z.number().int(), m: z.array(z.string()), v: z.array(z.string()) }),
+  }),
+  baseline: z.number().nullable(),
+  variance: z.number(),
   /** Results told but not yet used for an update, in the order they arrived. */
-  queue: Array<{ architecture: Architecture; score: number }>;
-  updates: number;
-}
+  queue: z.array(z.object({ architecture: architectureSchema, score: z.number() })),
+  updates: z.number().int().min(0),
+});
+type ReinforceState = z.infer<typeof stateSchema>;
 
 /** The controller's heads of a space: one per decision, per position for repeated ones (by slot path). */
 export const controllerHeads = decisionSlots;
@@ -121,7 +122,7 @@ export class ReinforceStrategy implements Strategy {
   }
 
   restore(state: JsonValue): void {
-    const s = state as unknown as ReinforceState;
+    const s = readState(stateSchema, state, "reinforce strategy");
     this.rng = new Rng(s.rng);
     this.seen = new Set(s.seen);
     this.controller.loadJSON(s.controller);
@@ -181,10 +182,3 @@ export class ReinforceStrategy implements Strategy {
     this.updates++;
   }
 }
-
-export const reinforceStrategy = defineStrategy({
-  type: "reinforce",
-  description: "REINFORCE with an LSTM controller (Zoph & Le 2017): moving-average baseline, entropy bonus, Adam.",
-  options,
-  create: (args) => new ReinforceStrategy(args),
-});

@@ -9,13 +9,17 @@
  *
  * Determinism: for the same space, options, seed and the same sequence of ask/tell calls, a strategy must make
  * the same proposals, including across a state()/restore() round trip.
+ *
+ * Errors: `restore` throws `StateError` (src/core/errors.ts) for a state it cannot read; the orchestrator then
+ * fails the search with that message. Options are validated before a strategy is created (src/catalogue/).
+ *
+ * Every strategy passes the conformance suite tests/conformance/strategy.test.ts; registering one in
+ * src/strategies/registry.ts (and its options in src/catalogue/strategies.ts) is all it takes to be tested.
  */
-import type { z } from "zod";
+import type { JsonObject, JsonValue } from "../core/json.js";
+import type { TrialKind } from "../core/status.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
-
-import type { JsonValue } from "../core/json.js";
-export type { JsonValue };
 
 /** What a strategy learns about one finished trial. Results arrive in completion order, which is any order. */
 export interface TrialResult {
@@ -39,13 +43,19 @@ export interface TrialResult {
  * not relax. Its result comes back through `tell` like a trial's, with what it found in `metrics`; it is not a
  * trial of the budget and never reaches the leaderboard.
  */
-export type ProposalKind = "trial" | "supernet";
+export type ProposalKind = TrialKind;
 
 /** A candidate to train. `parentId` records lineage (the trial it was mutated from), if any. */
 export interface Proposal {
   architecture: Architecture;
   parentId?: string | null;
   kind?: ProposalKind;
+  /**
+   * A job (kind other than "trial") names the evaluator that runs it and that evaluator's options; the trainer runs
+   * it with those, plus the search's evaluator options under `train` (what to train on). Trials use the search's
+   * evaluator and have none.
+   */
+  job?: { evaluator: string; options: JsonObject };
 }
 
 export interface Strategy {
@@ -68,16 +78,4 @@ export interface StrategyArgs<Options> {
   seed: number;
 }
 
-/** How a strategy type is registered: its options schema (validated at the API's edge) and a constructor. */
-export interface StrategyDefinition<Schema extends z.ZodObject = z.ZodObject> {
-  type: string;
-  description: string;
-  /** zod schema of the strategy's options object, `type` excluded; defaults documented with `.describe`. */
-  options: Schema;
-  create(args: StrategyArgs<z.infer<Schema>>): Strategy;
-}
-
-/** Wraps a definition so that `options` keeps its inferred type at the call site. */
-export function defineStrategy<Schema extends z.ZodObject>(def: StrategyDefinition<Schema>): StrategyDefinition<Schema> {
-  return def;
-}
+export type { JsonValue };

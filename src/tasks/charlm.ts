@@ -10,7 +10,7 @@ import path from "node:path";
 import type { Rng } from "../core/rng.js";
 import type { SequenceTask, TokenBatch } from "./sequence-task.js";
 
-export const CHARLM_TASK_ID = "charlm-moby-dick";
+import { CHARLM_TASK_ID } from "../catalogue/tasks.js";
 
 let cachedText: string | undefined;
 

@@ -9,8 +9,9 @@
  */
 import { Rng } from "../core/rng.js";
 
-export const DENSITY_TASKS = ["8gaussians", "checkerboard", "two-moons", "pinwheel", "2spirals"] as const;
-export type DensityTaskName = (typeof DENSITY_TASKS)[number];
+import { DENSITY_TASKS, type DensityTaskName } from "../catalogue/tasks.js";
+
+export { DENSITY_TASKS, isDensityTask, KNOWN_ENTROPY_TASKS, type DensityTaskName } from "../catalogue/tasks.js";
 
 /** Split sizes (points). */
 export const SPLIT_SIZES = { train: 20_000, val: 2_000, test: 10_000 } as const;
@@ -175,12 +176,6 @@ export function densityTask(name: DensityTaskName): DensityTask {
   return TASKS[name];
 }
 
-/** Tasks whose true entropy is known (so a `gap_nats` objective is available). */
-export const KNOWN_ENTROPY_TASKS: readonly DensityTaskName[] = ["8gaussians", "checkerboard", "two-moons"];
-
-export function isDensityTask(name: string): name is DensityTaskName {
-  return (DENSITY_TASKS as readonly string[]).includes(name);
-}
 
 /** The fixed splits of a task for a data seed (the same for every trial of a search). */
 export function densityDataset(name: DensityTaskName, dataSeed = 0): DensityDataset {

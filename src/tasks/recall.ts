@@ -9,7 +9,7 @@
 import { Rng } from "../core/rng.js";
 import type { SequenceTask, TokenBatch } from "./sequence-task.js";
 
-export const RECALL_TASK_ID = "assoc-recall";
+import { RECALL_TASK_ID } from "../catalogue/tasks.js";
 const EVAL_SEED = 0x5eed;
 const KEY_CHARS = "abcdefghijklmnopqrstuvwxyz";
 const VALUE_CHARS = "0123456789ABCDEFGHIJKLMNOP";

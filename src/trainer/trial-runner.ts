@@ -1,20 +1,24 @@
 /**
  * What a trainer does with one trial job: claim the trial in PostgreSQL, run its evaluator, store the curve,
  * metrics and artifacts, and ask the orchestrator to advance the search. A trial is completed at most once
- * (conditional update), so duplicate deliveries and retries after a crash are harmless.
+ * (conditional update), so duplicate deliveries and retries after a crash are harmless. Jobs (DARTS' supernet)
+ * go through the same door: their evaluator comes from the trial row, their result feeds the strategy.
+ *
+ * Under a scheduler, a trial reports its score at each of its rung budgets and waits for the orchestrator's
+ * decision (db/rungs.ts): the trainer never writes its search's row.
  */
 import type { Job } from "bullmq";
 import type { Config } from "../config.js";
+import { classifyError, errorText } from "../core/errors.js";
 import type { Db } from "../db/client.js";
 import type { Prisma } from "../db/generated/client.js";
-import { addAlphaSnapshot, addCurvePoints, completeJob, completeTrial, finishTrial, saveArtifacts, startTrial, trialStatus } from "../db/trials.js";
-import { runSupernetJob } from "../evaluators/train-supernet.js";
-import { TrialError, TrialStopped, type Evaluator, type EvaluatorDefinition, type ProgressPoint } from "../evaluators/evaluator.js";
-import { evaluatorDefinition, type EvaluatorConfig } from "../evaluators/registry.js";
+import { reportRung, rungDecision, type RungDecision } from "../db/rungs.js";
+import { addAlphaSnapshot, addCurvePoints, completeJob, completeTrial, finishTrial, saveArtifacts, startTrial, trialStatus, type TrialRun } from "../db/trials.js";
+import type { Evaluator, ProgressPoint } from "../evaluators/evaluator.js";
+import { createEvaluator } from "../evaluators/registry.js";
 import type { Queues, TrialJob } from "../queue/queues.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SpaceRegistry } from "../spaces/registry.js";
-import { reportToScheduler, trialBudgets } from "./scheduling.js";
 
 export interface TrialRunnerDeps {
   db: Db;
@@ -27,17 +31,19 @@ export interface TrialRunnerDeps {
 
 /** How often a running trial checks whether it was cancelled, and flushes its learning curve. */
 const POLL_MS = 2000;
+/** How often a trial waiting at a rung looks for the orchestrator's decision (doubling from the first, up to the last). */
+const DECISION_POLL_MS = [5, 200] as const;
 
 export class TrialRunner {
   private readonly evaluators = new Map<string, Evaluator>();
 
   constructor(private readonly deps: TrialRunnerDeps) {}
 
-  private evaluator(def: EvaluatorDefinition): Evaluator {
-    let e = this.evaluators.get(def.type);
+  private evaluator(type: string): Evaluator | undefined {
+    let e = this.evaluators.get(type);
     if (!e) {
-      e = def.create(this.deps.config);
-      this.evaluators.set(def.type, e);
+      e = createEvaluator(type, this.deps.config);
+      if (e) this.evaluators.set(type, e);
     }
     return e;
   }
@@ -52,9 +58,9 @@ export class TrialRunner {
       if (await finishTrial(db, trialId, "failed", message)) await queues.enqueueAdvance(run.searchId);
     };
     const space = spaces.get(run.space);
-    const { type, ...evaluatorConfig } = run.evaluator as EvaluatorConfig;
-    const def = evaluatorDefinition(type);
-    if (!space || !def) {
+    const { type, ...options } = run.evaluator;
+    const evaluator = this.evaluator(type);
+    if (!space || !evaluator) {
       await fail(!space ? `unknown search space '${run.space}'` : `unknown evaluator '${type}'`);
       return "failed";
     }
@@ -74,63 +80,46 @@ export class TrialRunner {
         if ((await trialStatus(db, trialId)) !== "running") stop = true;
       })().catch((err) => this.deps.log("progress flush failed", { trialId, err: String(err) }));
     }, POLL_MS);
-    const ctx = { shouldStop: () => stop, log: (m: string) => this.deps.log(m, { trialId }) };
 
+    const budgets = run.budgets ?? undefined;
+    const sign = run.objectiveDirection === "maximize" ? 1 : -1;
     let pruned: { budget: number; objective: number; values: Record<string, number> } | undefined;
-    try {
-      if (run.kind === "supernet") {
-        const { type: _strategy, ...darts } = run.strategy as { type: string };
-        const result = await runSupernetJob(
-          { space, darts, train: evaluatorConfig, seed: trialSeed(run.seed, run.seq) },
-          { ...ctx, reportProgress: (p) => void pending.push(p), reportAlphas: (step, alphas) => addAlphaSnapshot(db, trialId, run.attempt, step, alphas) },
-        );
-        clearInterval(poll);
-        await flush();
-        const searchId = await completeJob(db, trialId, {
-          note: "supernet_val_loss is the supernet's loss, not the score of any architecture: the derived architectures are retrained from scratch as trials",
-          supernet_val_loss: result.supernetValLoss,
-          supernet_params: result.supernetParams,
-          steps: result.steps,
-          wall_time_s: result.wallTimeS,
-          stopped_early: result.stoppedEarly ?? null,
-          alphas: result.alphas,
-          derived: result.derived,
-          derivation: result.derivation,
-          notes: result.notes,
-        } as unknown as Prisma.InputJsonValue);
-        if (searchId) await queues.enqueueAdvance(searchId);
-        return "completed";
+    /** Curve points at a rung budget carry the objective (or its validation estimate): the scheduler decides. */
+    const reportProgress = async (p: ProgressPoint) => {
+      if (p.alphas) await addAlphaSnapshot(db, trialId, run.attempt, p.step, p.alphas);
+      if (Object.keys(p.values).length > 0) pending.push({ step: p.step, values: p.values });
+      if (!budgets || pruned || !budgets.includes(p.step) || p.step >= budgets.at(-1)!) return;
+      const objective = p.values.objective ?? p.values[run.objectiveMetric];
+      if (typeof objective !== "number" || !Number.isFinite(objective)) return;
+      if ((await this.rungDecision(run, p.step, sign * objective, () => stop)) === "prune") {
+        pruned = { budget: p.step, objective, values: p.values };
+        stop = true;
       }
+    };
 
-      const budgets = run.scheduler ? await trialBudgets(db, run.searchId, trialId) : undefined;
-      const sign = run.objectiveDirection === "maximize" ? 1 : -1;
-      /** Curve points at a scheduler budget carry the objective (or its validation estimate): the scheduler decides. */
-      const reportProgress = async (p: ProgressPoint) => {
-        pending.push(p);
-        if (!budgets || pruned || !budgets.includes(p.step) || p.step >= budgets.at(-1)!) return;
-        const objective = p.values.objective ?? p.values[run.objectiveMetric];
-        if (typeof objective !== "number" || !Number.isFinite(objective)) return;
-        if ((await reportToScheduler(db, run.searchId, trialId, p.step, sign * objective)) === "prune") {
-          pruned = { budget: p.step, objective, values: p.values };
-          stop = true;
-        }
-      };
-      const result = await this.evaluator(def).evaluate(
+    try {
+      const result = await evaluator.evaluate(
         {
           trialId,
           searchId: run.searchId,
           attempt: run.attempt,
           space,
           architecture: run.architecture as Architecture,
-          config: def.config.parse(evaluatorConfig),
+          config: options,
           objective: { metric: run.objectiveMetric, direction: run.objectiveDirection },
           seed: trialSeed(run.seed, run.seq),
           budgets,
         },
-        { ...ctx, reportProgress },
+        { shouldStop: () => stop, log: (m: string) => this.deps.log(m, { trialId }), reportProgress },
       );
       clearInterval(poll);
       await flush();
+      if (run.kind !== "trial") {
+        // A job's metrics feed its strategy; it has no objective and never reaches the leaderboard.
+        const searchId = await completeJob(db, trialId, result.metrics as Prisma.InputJsonValue);
+        if (searchId) await queues.enqueueAdvance(searchId);
+        return searchId ? "completed" : "duplicate: already finished";
+      }
       const objective = result.metrics[run.objectiveMetric];
       if (typeof objective !== "number" || !Number.isFinite(objective)) {
         await fail(`the evaluator reported no finite '${run.objectiveMetric}' (got ${JSON.stringify(objective)})`);
@@ -143,27 +132,44 @@ export class TrialRunner {
     } catch (err) {
       clearInterval(poll);
       await flush().catch(() => {});
-      if (err instanceof TrialStopped) {
+      const kind = classifyError(err);
+      if (kind === "stopped") {
         if (!pruned) return "stopped"; // cancelled: its status says so already
         const { budget, objective, values } = pruned;
         const searchId = await finishTrial(db, trialId, "pruned", null, { metrics: { ...values, budget }, objective });
         if (searchId) await queues.enqueueAdvance(searchId);
         return "pruned";
       }
-      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (err instanceof TrialError || lastAttempt) {
-        await fail(message);
+      if (kind === "trial" || lastAttempt) {
+        await fail(errorText(err));
         return "failed";
       }
       throw err; // transient: BullMQ retries with backoff
     }
   }
 
+  /**
+   * Records the trial's score at a rung, asks the orchestrator to decide and waits for the decision ("continue"
+   * if the trial stopped meanwhile, or no longer runs this attempt: it is being stopped either way).
+   */
+  private async rungDecision(run: TrialRun, budget: number, score: number, stopped: () => boolean): Promise<RungDecision> {
+    const { db, queues } = this.deps;
+    const reportId = await reportRung(db, run.id, run.attempt, budget, score);
+    if (!reportId) return "continue";
+    await queues.enqueueAdvance(run.searchId);
+    for (let wait: number = DECISION_POLL_MS[0]; !stopped(); wait = Math.min(2 * wait, DECISION_POLL_MS[1])) {
+      const decision = await rungDecision(db, reportId);
+      if (decision) return decision;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    return "continue";
+  }
+
   /** A job that BullMQ gave up on (attempts exhausted or stalled too often) fails its trial. */
   async onJobFailed(job: Job<TrialJob> | undefined, err: Error): Promise<void> {
     if (!job || !(await job.isFailed())) return;
-    const searchId = await finishTrial(this.deps.db, job.data.trialId, "failed", `${err.name}: ${err.message}`);
+    const searchId = await finishTrial(this.deps.db, job.data.trialId, "failed", errorText(err));
     if (searchId) await this.deps.queues.enqueueAdvance(searchId);
   }
 

@@ -6,33 +6,23 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { createSearch } from "../../src/db/searches.js";
 import { completeTrial } from "../../src/db/trials.js";
 import { migrate } from "../../src/db/migrate.js";
 import { advanceSearch } from "../../src/orchestrator/advance.js";
 import { reconcile } from "../../src/orchestrator/reconcile.js";
-import { ADVANCE_QUEUE, TRIALS_QUEUE, createRedis } from "../../src/queue/queues.js";
-import { TrialRunner } from "../../src/trainer/trial-runner.js";
+import { startOrchestrator, startTrainer, type ProcessHandle } from "../../src/processes.js";
 import { ROOT, waitFor } from "../setup/env.js";
 import { openServices } from "../setup/services.js";
 
 let services: Awaited<ReturnType<typeof openServices>>;
-const workers: Worker[] = [];
+const processes: ProcessHandle[] = [];
 
-/** Runs an orchestrator and a trainer inside this process, as the worker entry points do. */
-function startWorkers(s: typeof services) {
-  const { config, db, spaces, queues } = s;
-  const runner = new TrialRunner({ db, queues, spaces, config, workerName: "test", log: () => {} });
-  const common = { prefix: config.QUEUE_PREFIX, connection: createRedis(config.REDIS_URL) };
-  const orchestrator = new Worker(ADVANCE_QUEUE, async (job) => {
-    const outcome = await advanceSearch(db, spaces, job.data.searchId);
-    await queues.enqueueTrials(outcome.created);
-  }, { ...common, concurrency: 2 });
-  const trainer = new Worker(TRIALS_QUEUE, (job) => runner.process(job), { ...common, connection: createRedis(config.REDIS_URL), concurrency: 4 });
-  trainer.on("failed", (job, err) => void runner.onJobFailed(job, err));
-  workers.push(orchestrator, trainer);
+/** Runs an orchestrator and a trainer inside this process, with the factories the worker entry points use. */
+async function startWorkers(s: typeof services) {
+  const config = { ...s.config, ORCHESTRATOR_CONCURRENCY: 2, TRAINER_CONCURRENCY: 4, WORKER_NAME: "test", LOG_LEVEL: "silent" as const };
+  processes.push(await startOrchestrator(config), await startTrainer(config));
 }
 
 const search = (overrides: Partial<Parameters<typeof createSearch>[1]> = {}) =>
@@ -43,10 +33,10 @@ const search = (overrides: Partial<Parameters<typeof createSearch>[1]> = {}) =>
 
 beforeAll(async () => {
   services = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_orch` });
-  startWorkers(services);
+  await startWorkers(services);
 });
 afterAll(async () => {
-  await Promise.all(workers.map((w) => w.close()));
+  await Promise.all(processes.map((p) => p.close()));
   await services.close();
 });
 
@@ -117,7 +107,7 @@ describe("failures", () => {
     writeFileSync(path.join(dir, "half.csv"), [lines[0], ...lines.slice(1).filter((_, i) => i % 2 === 0)].join("\n"));
     const partial = await openServices({ QUEUE_PREFIX: `${inject("queuePrefix")}_fail`, NASBENCH201_CSV: path.join(dir, "half.csv") });
     try {
-      startWorkers(partial);
+      await startWorkers(partial);
       const s = await search({ maxTrials: 200, maxParallel: 4, maxFailures: 5 });
       await partial.queues.enqueueAdvance(s.id);
       const row = await waitFor("search failure", async () => {

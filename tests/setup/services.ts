@@ -1,6 +1,6 @@
 /** Real connections for in-process integration tests: this run's PostgreSQL database and Redis prefix. */
-import { buildApp } from "../../src/api/app.js";
 import { createDb } from "../../src/db/client.js";
+import { startApi, type ApiHandle } from "../../src/processes.js";
 import { Queues, createRedis } from "../../src/queue/queues.js";
 import { SpaceRegistry } from "../../src/spaces/registry.js";
 import { testConfig } from "./env.js";
@@ -11,14 +11,21 @@ export async function openServices(overrides: Record<string, string> = {}) {
   const redis = createRedis(config.REDIS_URL);
   const queues = new Queues(redis, config);
   const spaces = SpaceRegistry.fromDirectory(config.SEARCH_SPACES_DIR);
+  const apis: ApiHandle[] = [];
   return {
     config,
     db,
     redis,
     queues,
     spaces,
-    app: () => buildApp({ db, queues, redis, spaces, config }, { logger: false }),
+    /** The API as `startApi` builds it, for `app.inject` (no port is opened). */
+    async app() {
+      const api = await startApi(config, { listen: false, logger: false });
+      apis.push(api);
+      return api.app;
+    },
     async close() {
+      await Promise.all(apis.map((a) => a.close()));
       await queues.close();
       redis.disconnect();
       await db.$disconnect();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, ConfigError } from "../../src/config.js";
-import { benchmarkEvaluator } from "../../src/evaluators/benchmark.js";
+import { benchmarkEntry as benchmarkEvaluator } from "../../src/catalogue/evaluators.js";
+import { BenchmarkEvaluator } from "../../src/evaluators/benchmark.js";
 import { NasBench201Table } from "../../src/evaluators/nasbench201-table.js";
 import { TrialError } from "../../src/evaluators/evaluator.js";
 import { nb201FromString } from "../../src/spaces/nasbench201.js";
@@ -33,10 +34,10 @@ describe("NAS-Bench-201 table", () => {
 });
 
 describe("benchmark evaluator", () => {
-  const evaluator = benchmarkEvaluator.create(config);
+  const evaluator = new BenchmarkEvaluator(config);
   const request = (architecture: object) => ({
     trialId: "t", searchId: "s", attempt: 1, space: nb, architecture: architecture as never,
-    config: benchmarkEvaluator.config.parse({}), objective: { metric: "test_accuracy", direction: "maximize" as const }, seed: 1,
+    config: benchmarkEvaluator.options.parse({}), objective: { metric: "test_accuracy", direction: "maximize" as const }, seed: 1,
   });
 
   it("scores a cell by lookup with the metric test_accuracy", async () => {
@@ -68,8 +69,8 @@ describe("benchmark evaluator", () => {
   });
 
   it("only accepts nasbench201 spaces and reports the task key", () => {
-    expect(benchmarkEvaluator.incompatibility(nb, benchmarkEvaluator.config.parse({}), { metric: "test_accuracy", direction: "maximize" })).toBeUndefined();
-    expect(benchmarkEvaluator.task(benchmarkEvaluator.config.parse({ dataset: "cifar10" }))).toBe("cifar10");
+    expect(benchmarkEvaluator.incompatibility(nb, benchmarkEvaluator.options.parse({}), { metric: "test_accuracy", direction: "maximize" })).toBeUndefined();
+    expect(benchmarkEvaluator.task(benchmarkEvaluator.options.parse({ dataset: "cifar10" }))).toBe("cifar10");
   });
 });
 

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TrialError } from "../../src/evaluators/evaluator.js";
-import { runSupernetJob } from "../../src/evaluators/train-supernet.js";
+import { runSupernetJob } from "../../src/evaluators/supernet.js";
 import { buildFlow, type Activation } from "../../src/models/flows/index.js";
 import { FlowSupernet } from "../../src/models/supernet/index.js";
 import { SearchSpace } from "../../src/spaces/space.js";

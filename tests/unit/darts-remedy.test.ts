@@ -9,7 +9,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runSupernetJob, type DartsConfigInput } from "../../src/evaluators/train-supernet.js";
+import type { DartsConfigInput } from "../../src/catalogue/strategies.js";
+import { runSupernetJob } from "../../src/evaluators/supernet.js";
 import { auxSkipWeight, collapseCriterion, MixedOp, parameterFreeSelections, TransformerSupernet } from "../../src/models/supernet/index.js";
 import { noneOp, type SequenceContext } from "../../src/models/transformer/index.js";
 import { ConstantCache } from "../../src/models/transformer/index.js";

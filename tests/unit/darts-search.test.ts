@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runSupernetJob, type DartsConfigInput } from "../../src/evaluators/train-supernet.js";
+import type { DartsConfigInput } from "../../src/catalogue/strategies.js";
+import { runSupernetJob } from "../../src/evaluators/supernet.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import { useWasm } from "./transformer-helpers.js";
 

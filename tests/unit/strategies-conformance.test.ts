@@ -5,12 +5,12 @@
  * are not architectures to validate; the tests report them failed, as they run no trainer.
  */
 import { describe, expect, it } from "vitest";
-import { STRATEGIES, createStrategy } from "../../src/strategies/registry.js";
+import { STRATEGY_TYPES, createStrategy } from "../../src/strategies/registry.js";
 import { constrained, drive, isTrial, nb201, resultFor, roundTrip } from "./strategies-helpers.js";
 
 const spaces = [nb201, constrained];
 
-describe.each(STRATEGIES.map((s) => s.type))("strategy %s (conformance)", (type) => {
+describe.each(STRATEGY_TYPES)("strategy %s (conformance)", (type) => {
   const config = { type };
 
   it.each(spaces.map((s) => [s.id, s] as const))("proposes valid architectures of %s, at most n per ask", async (_id, space) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EvolutionStrategy, evolutionStrategy } from "../../src/strategies/evolution.js";
+import { evolutionOptions } from "../../src/catalogue/strategies.js";
+import { EvolutionStrategy } from "../../src/strategies/evolution.js";
 import { createStrategy } from "../../src/strategies/registry.js";
 import type { Architecture } from "../../src/spaces/definition.js";
 import { Rng } from "../../src/core/rng.js";
@@ -97,7 +98,7 @@ describe("regularized evolution", () => {
 
   it("rejects a sample size larger than the population, naming the options", () => {
     expect(() => createStrategy({ type: "evolution", populationSize: 3, sampleSize: 4 }, nb201, 0)).toThrow(/sampleSize/);
-    expect(evolutionStrategy.options.parse({})).toMatchObject({ populationSize: 20, sampleSize: 10 });
-    expect(new EvolutionStrategy({ space: nb201, seed: 0, options: evolutionStrategy.options.parse({}) })).toBeDefined();
+    expect(evolutionOptions.parse({})).toMatchObject({ populationSize: 20, sampleSize: 10 });
+    expect(new EvolutionStrategy({ space: nb201, seed: 0, options: evolutionOptions.parse({}) })).toBeDefined();
   });
 });

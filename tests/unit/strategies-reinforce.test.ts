@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
-import { controllerHeads, ReinforceStrategy, reinforceStrategy } from "../../src/strategies/reinforce.js";
+import { reinforceOptions } from "../../src/catalogue/strategies.js";
+import { controllerHeads, ReinforceStrategy } from "../../src/strategies/reinforce.js";
 import { createStrategy } from "../../src/strategies/registry.js";
 import { SearchSpace } from "../../src/spaces/space.js";
 import type { TrialResult } from "../../src/strategies/strategy.js";
@@ -30,7 +31,7 @@ describe("REINFORCE controller strategy", () => {
   });
 
   it("moves its policy towards a rewarded choice within about a hundred updates", async () => {
-    const s = new ReinforceStrategy({ space: toy, seed: 1, options: reinforceStrategy.options.parse({ batchSize: 2 }) });
+    const s = new ReinforceStrategy({ space: toy, seed: 1, options: reinforceOptions.parse({ batchSize: 2 }) });
     await s.ask(1);
     const before = s.firstDecisionProbabilities();
     const tensors = tf.memory().numTensors;

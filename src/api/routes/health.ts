@@ -1,6 +1,7 @@
 /** /healthz (the process is up) and /readyz (PostgreSQL and Redis answer). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { pingDb } from "../../db/client.js";
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, redis } = app.services;
@@ -13,7 +14,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     { schema: { tags, response: { 200: z.object({ status: z.string(), postgres: z.string(), redis: z.string() }), 503: z.object({ status: z.string(), postgres: z.string(), redis: z.string() }) } } },
     async (_request, reply) => {
       const [postgres, red] = await Promise.all([
-        db.$queryRaw`SELECT 1`.then(() => "ok", (e: Error) => `unreachable: ${e.message.split("\n")[0]}`),
+        pingDb(db),
         Promise.race([redis.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error("timeout")), 2000))]).then(() => "ok", (e: Error) => `unreachable: ${e.message}`),
       ]);
       const ready = postgres === "ok" && red === "ok";

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { leaderboard } from "../../db/leaderboard.js";
+import { newestSearchOf } from "../../db/searches.js";
 import { errorBodySchema } from "../errors.js";
 
 export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -35,7 +36,7 @@ export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
       let { task = null, metric = null } = request.query;
       if (!task || !metric) {
         // Defaults come from the newest search of the space (and task): one index lookup.
-        const newest = await db.search.findFirst({ where: { space, ...(task ? { task } : {}) }, orderBy: { createdAt: "desc" }, select: { task: true, objectiveMetric: true } });
+        const newest = await newestSearchOf(db, space, task ?? undefined);
         task ??= newest?.task ?? null;
         metric ??= newest?.objectiveMetric ?? null;
       }

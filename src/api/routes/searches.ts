@@ -1,9 +1,10 @@
 /** /v1/searches: submit, list, read, cancel searches, and list a search's trials. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { checkSearch } from "../../catalogue/index.js";
+import { searchStatusSchema, trialStatusSchema } from "../../core/status.js";
 import { cancelSearch, createSearch, getSearch, listSearches, searchProgress, trialCounts } from "../../db/searches.js";
-import { alphaSeries, listTrials } from "../../db/trials.js";
-import { evaluatorDefinition } from "../../evaluators/registry.js";
+import { alphaSeries, latestSupernet, listTrials } from "../../db/trials.js";
 import { ApiError, badRequest, errorBodySchema, notFound } from "../errors.js";
 import { alphaSeriesSchema, createSearchBody, pageQuery, searchDetailSchema, searchSchema, trialSchema, uuidParam } from "../schemas.js";
 import { searchView, trialView } from "../views.js";
@@ -19,7 +20,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
     const [counts, progress, supernet] = await Promise.all([
       trialCounts(db, id),
       searchProgress(db, search),
-      db.trial.findFirst({ where: { searchId: id, kind: "supernet" }, orderBy: { seq: "desc" }, select: { id: true, status: true } }),
+      latestSupernet(db, id),
     ]);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const alphas = supernet ? (await alphaSeries(db, id)).filter((a) => a.trialId === supernet.id).at(-1)?.alphas ?? null : null;
@@ -39,27 +40,12 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       const body = request.body;
       const space = spaces.get(body.space);
       if (!space) throw badRequest("space", `unknown search space '${body.space}'; available: ${spaces.ids().join(", ")}`);
-      const { type, ...evaluatorOptions } = body.evaluator as { type: string } & Record<string, unknown>;
-      const evaluator = evaluatorDefinition(type)!;
-      if (!evaluator.metrics.includes(body.objective.metric)) {
-        throw badRequest("objective.metric", `the ${type} evaluator reports ${evaluator.metrics.join(", ")}, not '${body.objective.metric}'`);
-      }
-      const incompatible = evaluator.incompatibility(space, evaluatorOptions, body.objective);
-      if (incompatible) throw badRequest(incompatible.field, incompatible.message);
-      if (body.strategy.type === "darts") {
-        if (type !== "train") throw badRequest("evaluator.type", "DARTS retrains its derived architectures: it needs the train evaluator");
-        if (body.scheduler) throw badRequest("scheduler", "DARTS trains one supernet and retrains its derived architectures fully: it takes no scheduler");
-      }
-      // Under a scheduler a trial's full budget is the scheduler's maxBudget (training steps for `train`).
-      const steps = (evaluatorOptions.budget as { steps?: number } | undefined)?.steps;
-      if (body.scheduler && type === "train" && steps !== undefined && steps !== body.scheduler.maxBudget) {
-        throw badRequest("scheduler.maxBudget", `must equal evaluator.budget.steps (${steps}): a trial that survives every rung trains the full budget`);
-      }
-      const taskOptions = body.scheduler && type === "train" ? { ...evaluatorOptions, budget: { steps: body.scheduler.maxBudget } } : evaluatorOptions;
+      const checked = checkSearch(space, body as Parameters<typeof checkSearch>[1]);
+      if ("problem" in checked) throw badRequest(checked.problem.field, checked.problem.message);
       const search = await createSearch(db, {
         name: body.name,
         space: space.id,
-        task: evaluator.task(taskOptions),
+        task: checked.task,
         strategy: body.strategy as object,
         evaluator: body.evaluator as object,
         objectiveMetric: body.objective.metric,
@@ -82,7 +68,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: "List searches, newest first",
-        querystring: pageQuery.extend({ status: z.enum(["queued", "running", "completed", "cancelled", "failed"]).optional(), space: z.string().optional() }),
+        querystring: pageQuery.extend({ status: searchStatusSchema.optional(), space: z.string().optional() }),
         response: { 200: z.object({ items: z.array(searchSchema), nextCursor: z.string().nullable() }), 400: errorBodySchema },
       },
     },
@@ -133,7 +119,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "A search's trials: filter by status, sort by objective (best first), cursor pagination",
         params: uuidParam,
         querystring: pageQuery.extend({
-          status: z.enum(["queued", "running", "completed", "failed", "pruned", "cancelled"]).optional(),
+          status: trialStatusSchema.optional(),
           sort: z.enum(["objective", "created", "finished"]).default("created"),
           order: z.enum(["best", "asc", "desc"]).default("best").describe("best: best objective first (or creation/completion order ascending)"),
         }),

@@ -2,21 +2,62 @@
  * Conditioner networks: the MLPs inside coupling layers (s, t = NN(x_A)) and MADE (autoregressive masks).
  *
  * They are built from small `Op`s (dense layer, activation, sequence) behind one interface, `apply(x) → y` on
- * [batch, features], so a later DARTS issue can put a mixed operation (a softmax-weighted sum of candidate ops:
+ * (N, features), so a later DARTS issue can put a mixed operation (a softmax-weighted sum of candidate ops:
  * activations, layer widths, skip) anywhere inside a conditioner: the conditioner is an arbitrary function of the
  * conditioning inputs, so mixing inside it keeps the flow exactly invertible with an exact log-determinant.
  *
  * The coupling transforms themselves are deliberately NOT mixed: a weighted sum of two transforms' outputs,
  * α·f₁(x) + (1−α)·f₂(x), is in general not invertible in closed form and its log|det J| is not a combination of
  * the two log-determinants, so a "mixed coupling" would lose both exact sampling and exact likelihood.
+ *
+ * Also here: the seeded initialisers every block draws its initial values from.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { fanInUniform, glorotUniform, type Rng } from "./random.js";
+import type { Rng } from "../../core/rng.js";
+import type { Activation, MlpSpec } from "./config.js";
 
-export const ACTIVATIONS = ["relu", "tanh", "elu", "swish"] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
+// ---- Seeded initialisers ----
+// tfjs has no global seed, so every variable of a flow is filled from one seeded generator (the sfc32 generator of
+// src/core/rng.ts): the same architecture and seed build the same weights on every backend. Also used by the LU
+// layer and random permutations (transforms.ts) and by base-distribution sampling (flow.ts).
 
-/** A differentiable function of [batch, features] with its own trainable variables. */
+/** n values uniform on ±limit. */
+function uniformValues(rng: Rng, n: number, limit: number): Float32Array {
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (2 * rng.next() - 1) * limit;
+  return data;
+}
+
+/** Glorot/Xavier uniform [fanIn, fanOut] matrix, times `gain`. */
+export function glorotUniform(rng: Rng, fanIn: number, fanOut: number, gain = 1): tf.Tensor2D {
+  return tf.tensor2d(uniformValues(rng, fanIn * fanOut, gain * Math.sqrt(6 / (fanIn + fanOut))), [fanIn, fanOut]);
+}
+
+/**
+ * PyTorch's default for `nn.Linear` (what nflows' and other PyTorch flow implementations' conditioners start
+ * from): weights and biases uniform on ±1/√fanIn. Returns [weight [fanIn, fanOut], bias [fanOut]].
+ */
+export function fanInUniform(rng: Rng, fanIn: number, fanOut: number): [tf.Tensor2D, tf.Tensor1D] {
+  const limit = 1 / Math.sqrt(fanIn);
+  return [tf.tensor2d(uniformValues(rng, fanIn * fanOut, limit), [fanIn, fanOut]), tf.tensor1d(uniformValues(rng, fanOut, limit))];
+}
+
+/** Normal(0, std²) values of the given shape. */
+export function normalValues(rng: Rng, shape: number[], std = 1): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
+  return data;
+}
+
+/** A uniformly random permutation of 0..n-1. */
+export function randomPermutation(rng: Rng, n: number): number[] {
+  return rng.shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+// ---- Ops and MLPs ----
+
+/** A differentiable function of (N, F) with its own trainable variables. */
 export interface Op {
   apply(x: tf.Tensor2D): tf.Tensor2D;
   variables(): tf.Variable[];
@@ -74,9 +115,10 @@ export class ActivationOp implements Op {
 export type DenseInit = "fan-in" | { glorot: number };
 
 /**
- * y = x·(W ⊙ M) + b. `mask` (constant 0/1, [in, out]) makes it MADE's masked layer; without it, a plain dense layer.
- * `relu: true` fuses a ReLU into the same kernel (`tf.fused.matMul`; tfjs has fused gradients for linear and relu
- * only): small conditioners are dominated by per-kernel overhead, so fewer kernels means faster steps.
+ * y = x·(W ⊙ M) + b, W and M (in, out), b (out). `mask` (constant 0/1) makes it MADE's masked layer; without
+ * it, a plain dense layer. `relu: true` fuses a ReLU into the same kernel (`tf.fused.matMul`; tfjs has fused
+ * gradients for linear and relu only): small conditioners are dominated by per-kernel overhead, so fewer kernels
+ * means faster steps.
  */
 export class Dense implements Op {
   readonly weight: tf.Variable;
@@ -99,6 +141,7 @@ export class Dense implements Op {
     if (opts.mask) this.mask = tf.tensor2d(opts.mask, [inputs, outputs]);
   }
 
+  /** x (N, in) → (N, out). */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const w = (this.mask ? tf.mul(this.weight, this.mask) : this.weight) as tf.Tensor2D;
@@ -128,16 +171,6 @@ export class Sequential implements Op {
   dispose(): void {
     for (const o of this.ops) o.dispose();
   }
-}
-
-export interface MlpSpec {
-  inputs: number;
-  outputs: number;
-  /** Hidden units per layer. */
-  width: number;
-  /** Number of hidden layers (≥ 1). */
-  depth: number;
-  activation: Activation;
 }
 
 /**
@@ -174,10 +207,4 @@ export function buildMlp(spec: MlpSpec, rng: Rng, masks?: number[][][]): Sequent
   }
   ops.push(new Dense(fanIn, spec.outputs, rng, { init: { glorot: OUTPUT_INIT_SCALE }, mask: masks?.[spec.depth] }));
   return new Sequential(ops);
-}
-
-/** Trainable scalars of `buildMlp(spec)` (masked layers store full matrices). */
-export function mlpParameterCount(spec: MlpSpec): number {
-  const { inputs, outputs, width, depth } = spec;
-  return inputs * width + width + (depth - 1) * (width * width + width) + width * outputs + outputs;
 }

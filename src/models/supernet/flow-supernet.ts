@@ -1,6 +1,6 @@
 /**
  * The DARTS supernet of the `flow` family (Liu et al. 2019, applied to search-spaces/flow-2d.json): the flow of a
- * base architecture (buildFlow, models/flows/architecture.ts) whose conditioner activations are mixed,
+ * base architecture (buildFlow, models/flows/flow.ts) whose conditioner activations are mixed,
  *   act̄(h) = Σ_k softmax(α)_k · act_k(h)      over the space's activations (relu, tanh, elu, swish),
  * with one α for the whole flow, because the space's `activation` is one global decision (as DARTS shares one α
  * among all cells of a type). Every other decision (steps, coupling kind, permutation, width, depth, base) comes

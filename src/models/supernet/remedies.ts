@@ -21,9 +21,6 @@
  */
 import type { RelaxedDecision } from "./transformer-supernet.js";
 
-export const REMEDIES = ["none", "darts+", "darts-"] as const;
-export type Remedy = (typeof REMEDIES)[number];
-
 /** Decisions whose current argmax is one of their parameter-free candidates. */
 export function parameterFreeSelections(decisions: readonly RelaxedDecision[], alphas: Record<string, Record<string, number>>): string[] {
   return decisions

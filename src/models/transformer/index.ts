@@ -1,17 +1,12 @@
-export * from "./architecture.js";
-export { TransformerLM, crossEntropy, dropoutSeed, type ForwardOptions } from "./model.js";
-export { parameterCount, flopsPerToken } from "./count.js";
-export { sampleTokens } from "./sample.js";
-export { noneOp, type SequenceOp, type SequenceContext } from "./ops.js";
-export { SoftmaxAttention } from "./attention.js";
-export { LinearAttention } from "./linear-attention.js";
-export { FeedForward } from "./feedforward.js";
-export { TransformerBlock } from "./block.js";
-export { ConstantCache } from "./constants.js";
-export { causalLinearAttention, causalLinearAttentionByPosition, naiveLinearAttention } from "./linear-attention.js";
-export { languageModelForward } from "./model.js";
-export { layerNorm, makeNorm, type Norm } from "./norm.js";
-export { ParamStore } from "./params.js";
-export { allowedPattern } from "./masks.js";
-export { applyRotary, rotaryTables } from "./positions.js";
-export { gelu } from "./activations.js";
+/**
+ * The Transformer building blocks, read in this order: config.ts (the architecture object and its analytic
+ * counts; no tfjs), nn.ts (parameters, dense layer, constants, the SequenceOp interface), attention.ts (every
+ * attention kind and the positions inside attention), model.ts (norms, feed-forward, the block, the LM, sampling).
+ * Code outside this folder imports this file, or config.ts alone where tfjs must not load.
+ */
+export * from "./config.js";
+export { noneOp, ConstantCache, ParamStore, type SequenceOp, type SequenceContext } from "./nn.js";
+export { SoftmaxAttention, LinearAttention, allowedPattern, applyRotary, rotaryTables } from "./attention.js";
+export { causalLinearAttention, causalLinearAttentionByPosition, naiveLinearAttention } from "./attention.js";
+export { TransformerLM, languageModelForward, crossEntropy, dropoutSeed, sampleTokens, type ForwardOptions } from "./model.js";
+export { FeedForward, TransformerBlock, layerNorm, makeNorm, gelu, type Norm } from "./model.js";

@@ -1,22 +1,225 @@
 /**
  * A decoder-only, causal Transformer language model built from the architecture JSON alone (GPT-2 layout, as in
  * nanoGPT's model.py): token embedding (+ learned or sinusoidal positions), n_layers blocks, a final norm for
- * pre-norm models, and an output head tied to the token embedding (Press & Wolf 2017).
+ * pre-norm models, and an output head tied to the token embedding (Press & Wolf 2017). Read top-down: norms,
+ * activations, feed-forward, the block, the model and its loss, sampling. Attention is in attention.ts, the
+ * architecture object and its analytic counts in config.ts, parameters and the op interface in nn.ts.
  *
  * Tokens are embedded as one-hot · W_emb (a matMul), not `gather`: tfjs-wasm has no UnsortedSegmentSum, so
  * gather's gradient fails there. Activations stay 2-D [B·T, d] so matMuls take the fast wasm path.
+ *
+ * Shapes: B sequences, T positions, d = d_model, h = ff_mult · d the feed-forward width, V the vocabulary.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { parseArchitecture, type ModelDims, type TransformerArchitecture } from "./architecture.js";
-import { SoftmaxAttention } from "./attention.js";
-import { TransformerBlock } from "./block.js";
-import { ConstantCache } from "./constants.js";
-import { FeedForward } from "./feedforward.js";
-import { LinearAttention } from "./linear-attention.js";
-import { makeNorm, type Norm } from "./norm.js";
-import type { SequenceContext, SequenceOp } from "./ops.js";
-import { ParamStore } from "./params.js";
-import { sinusoidalTable } from "./positions.js";
+import { Rng } from "../../core/rng.js";
+import { LinearAttention, SoftmaxAttention } from "./attention.js";
+import { isGated, parseArchitecture, type Activation, type ModelDims, type NormKind, type TransformerArchitecture } from "./config.js";
+import { ConstantCache, Linear, ParamStore, type SequenceContext, type SequenceOp } from "./nn.js";
+
+/** tf.customGrad's parameter type (its inputs are typed as Tensor | GradSaveFunc, which no real function matches). */
+type CustomGradient = Parameters<typeof tf.customGrad>[0];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Norms
+
+/**
+ * Normalisation over the feature axis of [N, d] activations.
+ *   - LayerNorm (Ba et al. 2016): (x − mean) / sqrt(var + ε) · γ + β
+ *   - RMSNorm (Zhang & Sennrich 2019): x / sqrt(mean(x²) + ε) · γ
+ * Where a norm sits (pre-LN, post-LN) is the block's business (TransformerBlock).
+ */
+export interface Norm {
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+}
+
+const EPS = 1e-5;
+
+class LayerNorm implements Norm {
+  private readonly gamma: tf.Variable;
+  private readonly beta: tf.Variable;
+  constructor(params: ParamStore, name: string, d: number) {
+    this.gamma = params.add(`${name}.gamma`, [d], { kind: "ones" });
+    this.beta = params.add(`${name}.beta`, [d], { kind: "zeros" });
+  }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return layerNorm(x, this.gamma, this.beta);
+  }
+}
+
+/**
+ * y = x̂·γ + β with x̂ = (x − μ)·r, r = 1/√(σ² + ε), over the last axis of x [N, d]. Gradients:
+ *   dβ = Σ_N dy,  dγ = Σ_N dy·x̂,  dx = r·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ.
+ * A hand-written gradient (the standard closed form, as in fused CUDA kernels): autodiff through moments would
+ * launch about twice as many small kernels, and on tfjs-wasm each launch costs more than its arithmetic. The
+ * finite-difference test in transformer-model.test.ts checks it.
+ */
+export const layerNorm = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+  const mean = tf.mean(x, -1, true); // [N, 1]
+  const centered = tf.sub(x, mean); // [N, d]
+  const r = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), EPS)); // [N, 1]
+  const xhat = tf.mul(centered, r); // [N, d]
+  save([xhat, r, gamma]);
+  return {
+    value: tf.add(tf.mul(xhat, gamma), beta),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xh, rs, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const gdy = tf.mul(dy, g);
+      const dx = tf.mul(rs, tf.sub(tf.sub(gdy, tf.mean(gdy, -1, true)), tf.mul(xh, tf.mean(tf.mul(gdy, xh), -1, true))));
+      return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
+    },
+  };
+}) as unknown as CustomGradient) as (x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor2D;
+
+class RMSNorm implements Norm {
+  private readonly gamma: tf.Variable;
+  constructor(params: ParamStore, name: string, d: number) {
+    this.gamma = params.add(`${name}.gamma`, [d], { kind: "ones" });
+  }
+  /** x: [N, d] → [N, d] */
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    const ms = tf.mean(tf.square(x), -1, true); // [N, 1]
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, EPS))), this.gamma);
+  }
+}
+
+/** pre_ln and post_ln use LayerNorm; rmsnorm uses RMSNorm in the pre-norm position. */
+export function makeNorm(kind: NormKind, params: ParamStore, name: string, d: number): Norm {
+  return kind === "rmsnorm" ? new RMSNorm(params, name, d) : new LayerNorm(params, name, d);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Activations
+
+/**
+ * Feed-forward activations. Written with sigmoid, which is ~23× cheaper than tanh per element on tfjs-wasm:
+ *   - GELU, tanh form (Hendrycks & Gimpel 2016): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(1.5958(x + 0.044715x³))
+ *     since 1 + tanh(z) = 2σ(2z) and 2√(2/π) = 1.59577.
+ *   - Swish / SiLU (Ramachandran et al. 2017): x·σ(x)
+ *   - squared ReLU (So et al. 2021, Primer): relu(x)²
+ *   - GEGLU, SwiGLU (Shazeer 2020, "GLU Variants Improve Transformer"): act(xW) ⊙ xV, handled in FeedForward.
+ */
+const GELU_C = 2 * Math.sqrt(2 / Math.PI);
+
+/** GELU with a hand-written gradient (fewer kernel launches than autodiff through the polynomial and sigmoid). */
+export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const x2 = tf.square(x);
+  const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, GELU_C * 0.044715), GELU_C))); // σ(u), u = c·(x + 0.044715x³)
+  save([x, x2, s]);
+  return {
+    value: tf.mul(x, s),
+    // d/dx x·σ(u) = σ(u) + x·σ(u)(1 − σ(u))·u′,  u′ = c·(1 + 3·0.044715x²)
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, x2s, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const du = tf.add(tf.mul(x2s, GELU_C * 3 * 0.044715), GELU_C);
+      const ds = tf.mul(tf.mul(ss, tf.sub(1, ss)), tf.mul(xs, du));
+      return tf.mul(dy, tf.add(ss, ds));
+    },
+  };
+}) as unknown as CustomGradient) as (x: tf.Tensor2D) => tf.Tensor2D;
+
+function swish(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+function squaredRelu(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.square(tf.relu(x));
+}
+
+/** The elementwise nonlinearity of an activation (for GLU variants: the one applied to the gate branch). */
+function nonlinearity(activation: Activation): (x: tf.Tensor2D) => tf.Tensor2D {
+  switch (activation) {
+    case "relu":
+      return (x) => tf.relu(x);
+    case "gelu":
+    case "geglu":
+      return gelu;
+    case "swish":
+    case "swiglu":
+      return swish;
+    case "squared_relu":
+      return squaredRelu;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Feed-forward
+
+/**
+ * Position-wise feed-forward block (Vaswani et al. 2017, §3.3), a SequenceOp.
+ *   plain: act(x·W₁ + b₁)·W₂ + b₂                     W₁ [d, h], W₂ [h, d], h = ff_mult·d
+ *   GLU:   (act(x·W + b) ⊙ (x·V + c))·W₂ + b₂          (Shazeer 2020), W and V [d, h] each
+ * The output projection is initialised with std 0.02/√(2·n_layers) as in GPT-2 (residual scaling).
+ */
+export class FeedForward implements SequenceOp {
+  readonly kind: string;
+  private readonly up: Linear;
+  private readonly gate?: Linear;
+  private readonly down: Linear;
+  private readonly act: (x: tf.Tensor2D) => tf.Tensor2D;
+
+  constructor(params: ParamStore, name: string, opts: { d: number; hidden: number; activation: Activation; nLayers: number }) {
+    this.kind = `ffn:${opts.activation}`;
+    this.act = nonlinearity(opts.activation);
+    if (isGated(opts.activation)) this.gate = new Linear(params, `${name}.gate`, opts.d, opts.hidden);
+    this.up = new Linear(params, `${name}.up`, opts.d, opts.hidden);
+    this.down = new Linear(params, `${name}.down`, opts.hidden, opts.d, 0.02 / Math.sqrt(2 * opts.nLayers));
+  }
+
+  /** x: [B·T, d] → [B·T, d] */
+  apply(x: tf.Tensor2D, _ctx: SequenceContext): tf.Tensor2D {
+    const h = this.gate ? tf.mul(this.act(this.gate.apply(x)), this.up.apply(x)) : this.act(this.up.apply(x)); // [B·T, h]
+    return this.down.apply(h as tf.Tensor2D); // [B·T, d]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Block
+
+/**
+ * One Transformer layer: an attention op and a feed-forward op, each in a residual branch with a norm.
+ *   pre-LN / RMSNorm (Xiong et al. 2020; GPT-2):  x ← x + drop(attn(norm₁(x)));  x ← x + drop(ffn(norm₂(x)))
+ *   post-LN (Vaswani et al. 2017):                x ← norm₁(x + drop(attn(x)));  x ← norm₂(x + drop(ffn(x)))
+ * The two ops are any SequenceOp, so a DARTS mixed op can take the place of either.
+ */
+export class TransformerBlock {
+  constructor(
+    readonly attention: SequenceOp,
+    readonly feedForward: SequenceOp,
+    private readonly norm1: Norm,
+    private readonly norm2: Norm,
+    private readonly placement: NormKind,
+  ) {}
+
+  /** x: [B·T, d] → [B·T, d]; ctx.dropout sites are "attn" and "ffn". */
+  apply(x: tf.Tensor2D, ctx: SequenceContext): tf.Tensor2D {
+    if (this.placement === "post_ln") {
+      const h = this.norm1.apply(tf.add(x, ctx.dropout(this.attention.apply(x, ctx), "attn")) as tf.Tensor2D);
+      return this.norm2.apply(tf.add(h, ctx.dropout(this.feedForward.apply(h, ctx), "ffn")) as tf.Tensor2D);
+    }
+    const h = tf.add(x, ctx.dropout(this.attention.apply(this.norm1.apply(x), ctx), "attn")) as tf.Tensor2D;
+    return tf.add(h, ctx.dropout(this.feedForward.apply(this.norm2.apply(h), ctx), "ffn")) as tf.Tensor2D;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model
+
+/**
+ * Absolute positions added to the token embeddings: `learned` is a trained table [T_max, d], `sinusoidal` this
+ * constant one (Vaswani et al. 2017, §3.5): PE(p, 2i) = sin(p / 10000^(2i/d)), PE(p, 2i+1) = cos(p / 10000^(2i/d)).
+ * `alibi` and `rotary` act inside attention (attention.ts). [T, d]
+ */
+function sinusoidalTable(T: number, d: number): tf.Tensor2D {
+  const values = new Float32Array(T * d);
+  for (let p = 0; p < T; p++) {
+    for (let c = 0; c < d; c++) {
+      const i = Math.floor(c / 2);
+      const angle = p / Math.pow(10000, (2 * i) / d);
+      values[p * d + c] = c % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    }
+  }
+  return tf.tensor2d(values, [T, d]);
+}
 
 export interface ForwardOptions {
   /** Dropout on (training) or off. Default false. */
@@ -63,12 +266,12 @@ export function languageModelForward(m: LanguageModelParts, tokens: tf.Tensor2D,
       m.arch.positions === "learned"
         ? tf.slice(m.positionTable!, [0, 0], [T, d])
         : tf.slice(m.constants.get(`sinusoidal:${m.dims.contextLength}:${d}`, () => sinusoidalTable(m.dims.contextLength, d)), [0, 0], [T, d]); // [T, d]
-    x = tf.reshape(tf.add(tf.reshape(x, [B, T, d]), table), [B * T, d]) as tf.Tensor2D;
+    x = tf.reshape(tf.add(tf.reshape(x, [B, T, d]), table), [B * T, d]) as tf.Tensor2D; // [B, T, d] + [T, d] → [B·T, d]
   }
   x = ctx.dropout(x, "embedding");
   for (const [i, block] of m.blocks.entries()) {
     layerIndex = i;
-    x = block.apply(x, ctx);
+    x = block.apply(x, ctx); // [B·T, d]
   }
   if (m.finalNorm) x = m.finalNorm.apply(x);
   return tf.matMul(x, m.embedding as tf.Tensor2D, false, true) as tf.Tensor2D; // [B·T, V], head tied to the embedding
@@ -123,7 +326,7 @@ export class TransformerLM {
     return this.params.variables();
   }
 
-  /** Number of trainable scalars of the built model. */
+  /** Number of trainable scalars of the built model (config.ts's `parameterCount` computes it without building). */
   parameterCount(): number {
     return this.params.count();
   }
@@ -140,7 +343,7 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor, vocabSize:
   const onehot = oneHotFloat(targets, vocabSize); // [N, V]
   const nll = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1)); // [N]
   if (!weights) return tf.mean(nll);
-  const w = tf.reshape(weights, [n]);
+  const w = tf.reshape(weights, [n]); // [N]
   return tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1e-9)) as tf.Scalar;
 }
 
@@ -148,7 +351,7 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor, vocabSize:
  * Integer ids (any shape, N entries) → float32 one-hot rows [N, V]. tfjs-wasm's OneHot ignores a float32 dtype and
  * writes int32 bits, so the one-hot is built as int32 and cast.
  */
-export function oneHotFloat(ids: tf.Tensor, depth: number): tf.Tensor2D {
+function oneHotFloat(ids: tf.Tensor, depth: number): tf.Tensor2D {
   return tf.cast(tf.oneHot(tf.reshape(ids, [ids.size]) as tf.Tensor1D, depth), "float32") as tf.Tensor2D;
 }
 
@@ -160,4 +363,36 @@ export function dropoutSeed(seed: number, step: number, layer: number, site: str
     h = (h ^ (h >>> 13)) >>> 0;
   }
   return h;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generate
+
+/** Autoregressive sampling from a trained model: temperature sampling over the last position's logits. */
+export function sampleTokens(model: TransformerLM, prompt: number[], length: number, opts: { seed: number; temperature?: number }): number[] {
+  const rng = new Rng(opts.seed);
+  const temperature = opts.temperature ?? 1;
+  const T = model.dims.contextLength;
+  const tokens = prompt.length > 0 ? [...prompt] : [0];
+  const out: number[] = [];
+  for (let i = 0; i < length; i++) {
+    const context = tokens.slice(-T);
+    const probs = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d([context], [1, context.length], "int32")); // [t, V]
+      const last = tf.slice(logits, [context.length - 1, 0], [1, model.dims.vocabSize]); // [1, V]
+      return tf.softmax(tf.div(last, temperature)).dataSync() as Float32Array;
+    });
+    let u = rng.next();
+    let next = probs.length - 1;
+    for (let v = 0; v < probs.length; v++) {
+      u -= probs[v]!;
+      if (u <= 0) {
+        next = v;
+        break;
+      }
+    }
+    tokens.push(next);
+    out.push(next);
+  }
+  return out;
 }

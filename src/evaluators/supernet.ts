@@ -1,5 +1,7 @@
 /**
- * The DARTS supernet job (Liu et al. 2019) that a trainer worker runs for a search with strategy `darts`: build the
+ * The `supernet` evaluator: the DARTS supernet job (Liu et al. 2019) that a trainer runs when a search's `darts`
+ * strategy asks for one (a trial of kind "supernet" whose options are the strategy's, with the search's `train`
+ * options under `train`), in a training thread like every `train` trial. It builds the
  * supernet of the search's space (models/supernet/), train its weights and its architecture parameters α by the
  * bi-level optimisation, report the learning curve and α as it goes, and derive the argmax architecture and the
  * next `deriveTop` alternatives. Those become ordinary trials of the search, retrained from scratch by the `train`
@@ -8,6 +10,9 @@
  * Data: as in the paper, the task's training split is divided in two halves: the weights train on the first,
  * α on the second (the paper's "validation" half). The task's evaluation set (the one retrained trials are scored
  * on) is only used for the supernet's final loss. Synthetic tasks draw the two from independent random streams.
+ *
+ * Progress: the learning curve (`train_loss`, `lr`, `alpha_val_loss`) and, every `alphaEvery` steps, α (curve points
+ * carrying `alphas`). Metrics: `supernet_val_loss` (information only), the derived architectures and the final α.
  *
  * Errors: a bad base architecture or candidate list, or a diverged loss, throws `TrialError` (not retried); a stop
  * request (checked before every step) throws `TrialStopped`.
@@ -31,20 +36,20 @@ import {
   type RelaxedDecision,
 } from "../models/supernet/index.js";
 import { warmupCosine } from "../models/training/index.js";
-import { DEFAULT_BASE, DEFAULT_FLOW_BASE, dartsConfigSchema, type DartsConfig, type DartsConfigInput } from "../models/supernet/darts-config.js";
+import type { SupernetOptions } from "../catalogue/evaluators.js";
+import { DEFAULT_BASE, DEFAULT_FLOW_BASE, dartsOptions, type DartsConfig, type DartsConfigInput } from "../catalogue/strategies.js";
+import { flowTrainConfigSchema, isDensityTask, transformerTrainConfigSchema } from "../catalogue/tasks.js";
 import { ACTIVATIONS, ATTENTION_KINDS, type Activation } from "../models/transformer/index.js";
 import type { Architecture } from "../spaces/definition.js";
 import { Rng } from "../core/rng.js";
 import type { SearchSpace } from "../spaces/space.js";
 import { CharLMTask } from "../tasks/charlm.js";
 import type { SequenceTask, TokenBatch } from "../tasks/sequence-task.js";
-import { densityDataset, isDensityTask } from "../tasks/densities.js";
+import { densityDataset } from "../tasks/densities.js";
 import { isOutOfMemory } from "../core/errors.js";
-import { TrialError, TrialStopped } from "./evaluator.js";
-import { flowTrainConfigSchema, logProbs } from "./train-flow.js";
-import { transformerTask, transformerTrainConfigSchema } from "./train-transformer.js";
-
-export { dartsConfigSchema, DEFAULT_BASE, DEFAULT_FLOW_BASE, type DartsConfig, type DartsConfigInput } from "../models/supernet/darts-config.js";
+import { TrialError, TrialStopped, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Metrics } from "./evaluator.js";
+import { logProbs } from "./train-flow.js";
+import { transformerTask } from "./train-transformer.js";
 
 export interface SupernetJobRequest {
   space: SearchSpace;
@@ -82,9 +87,31 @@ export interface SupernetJobResult {
   wallTimeS: number;
 }
 
+/** The supernet job as an evaluation: its curve and α through `reportProgress`, what it found as metrics. */
+export async function runSupernetTrial(request: EvaluationRequest<SupernetOptions>, ctx: EvaluationContext): Promise<EvaluationResult> {
+  const { train, ...darts } = request.config;
+  const result = await runSupernetJob(
+    { space: request.space, darts, train, seed: request.seed },
+    { ...ctx, reportAlphas: (step, alphas) => ctx.reportProgress({ step, values: {}, alphas }) },
+  );
+  const metrics = {
+    note: "supernet_val_loss is the supernet's loss, not the score of any architecture: the derived architectures are retrained from scratch as trials",
+    supernet_val_loss: result.supernetValLoss,
+    supernet_params: result.supernetParams,
+    steps: result.steps,
+    wall_time_s: result.wallTimeS,
+    stopped_early: result.stoppedEarly ?? null,
+    alphas: result.alphas,
+    derived: result.derived,
+    derivation: result.derivation,
+    notes: result.notes,
+  };
+  return { metrics: metrics as unknown as Metrics };
+}
+
 /** Runs the supernet job; dispatches on the space's family. */
 export async function runSupernetJob(req: SupernetJobRequest, ctx: SupernetJobContext): Promise<SupernetJobResult> {
-  const parsed = dartsConfigSchema.safeParse(req.darts ?? {});
+  const parsed = dartsOptions.safeParse(req.darts ?? {});
   if (!parsed.success) throw new TrialError(`invalid darts options: ${formatZod(parsed.error)}`);
   switch (req.space.family) {
     case "transformer":
@@ -289,7 +316,7 @@ async function runTransformerSupernet(req: SupernetJobRequest, darts: DartsConfi
       ctx,
     );
     const alphas = net.alphas();
-    const supernetValLoss = evaluateSupernet(net, task.evalBatches(T, cfg.evalSequences, cfg.batchSize));
+    const supernetValLoss = supernetLoss(net, task.evalBatches(T, cfg.evalSequences, cfg.batchSize));
     await ctx.reportProgress({ step: run.steps, values: { supernet_val_loss: supernetValLoss, supernet_val_bpc: supernetValLoss / Math.LN2 } });
     return resultOf(deriveTransformer(space, setup, alphas, darts.deriveTop), alphas, run, supernetValLoss, net.parameterCount(), started, ctx);
   } finally {
@@ -480,7 +507,7 @@ function disposeBatch(b: BatchTensors): void {
 }
 
 /** Mean loss (nats per counted token) of the supernet (dropout off) over `batches`. */
-function evaluateSupernet(net: TransformerSupernet, batches: readonly TokenBatch[]): number {
+function supernetLoss(net: TransformerSupernet, batches: readonly TokenBatch[]): number {
   let nll = 0;
   let count = 0;
   for (const b of batches) {

@@ -1,0 +1,184 @@
+/**
+ * `withSearchLock(db, searchId, fn)`: the one way to serialise writes to a search. It runs `fn` in a transaction
+ * that holds the search's row `FOR UPDATE`, so advances (the orchestrator) and a cancel (the API) of one search
+ * never interleave, across any number of processes. `fn` gets the locked row and the statements that may run
+ * under the lock (LockedSearch); the transaction commits when `fn` resolves and rolls back when it throws.
+ *
+ * Trainers never take it: they write their own trial's row with conditional updates (db/trials.ts) and record
+ * rung scores for the orchestrator to decide (db/rungs.ts).
+ */
+import type pg from "pg";
+import type { JsonValue } from "../core/json.js";
+import type { SearchStatus, TrialKind, TrialStatus } from "../core/status.js";
+import { transaction, type Db } from "./client.js";
+
+/** The search's row as the orchestrator needs it. */
+export interface LockedSearchRow {
+  id: string;
+  status: SearchStatus;
+  space: string;
+  strategy: { type: string } & Record<string, unknown>;
+  strategyState: JsonValue | null;
+  evaluator: { type: string } & Record<string, unknown>;
+  scheduler: ({ type: string } & Record<string, unknown>) | null;
+  schedulerState: JsonValue | null;
+  seed: number;
+  objectiveDirection: "minimize" | "maximize";
+  maxTrials: number;
+  maxParallel: number;
+  maxFailures: number;
+  trialsCreated: number;
+}
+
+/** A finished trial the strategy has not been told yet. */
+export interface UntoldTrial {
+  id: string;
+  kind: TrialKind;
+  architecture: Record<string, unknown>;
+  status: "completed" | "failed" | "pruned";
+  objective: number | null;
+  metrics: Record<string, unknown> | null;
+  parentId: string | null;
+}
+
+/** Trials of the search by kind, status and whether the strategy was told them. */
+export interface TrialCount {
+  kind: TrialKind;
+  status: TrialStatus;
+  told: boolean;
+  n: number;
+}
+
+export interface NewTrial {
+  id: string;
+  kind: TrialKind;
+  architecture: JsonValue;
+  archHash: string;
+  parentId: string | null;
+  /** Rung budgets under a scheduler. */
+  budgets: number[] | null;
+  /** A job's own evaluator config. */
+  evaluator: JsonValue | null;
+}
+
+export interface PendingRungReport {
+  id: string;
+  trialId: string;
+  budget: number;
+  score: number;
+}
+
+export class LockedSearch {
+  constructor(
+    private readonly client: pg.PoolClient,
+    readonly row: LockedSearchRow,
+  ) {}
+
+  /**
+   * Marks the finished trials the strategy has not been told as told, and returns them in completion order. A trial
+   * that finishes after this statement is told by the next advance.
+   */
+  async takeUntold(): Promise<UntoldTrial[]> {
+    const { rows } = await this.client.query<UntoldTrial & { finished_seq: string }>(
+      `UPDATE trials SET told = true
+       WHERE search_id = $1 AND told = false AND status IN ('completed', 'failed', 'pruned')
+       RETURNING id, kind, architecture, status, objective, metrics, parent_id AS "parentId", finished_seq`,
+      [this.row.id],
+    );
+    return rows
+      .sort((a, b) => Number(BigInt(a.finished_seq) - BigInt(b.finished_seq)))
+      .map(({ finished_seq: _, ...t }) => t);
+  }
+
+  /** One snapshot of the search's trials, counted by kind, status and told. */
+  async countTrials(): Promise<TrialCount[]> {
+    const { rows } = await this.client.query<{ kind: TrialKind; status: TrialStatus; told: boolean; n: string }>(
+      `SELECT kind, status, told, count(*) AS n FROM trials WHERE search_id = $1 GROUP BY kind, status, told`,
+      [this.row.id],
+    );
+    return rows.map((r) => ({ ...r, n: Number(r.n) }));
+  }
+
+  /** Rung scores trainers recorded that are not decided yet, in the order they were recorded. */
+  async pendingRungReports(): Promise<PendingRungReport[]> {
+    const { rows } = await this.client.query<PendingRungReport>(
+      `SELECT id::text, trial_id AS "trialId", budget, score FROM rung_reports WHERE search_id = $1 AND decision IS NULL ORDER BY id`,
+      [this.row.id],
+    );
+    return rows;
+  }
+
+  async decideRungReports(decisions: ReadonlyArray<{ id: string; decision: "continue" | "prune" }>): Promise<void> {
+    if (decisions.length === 0) return;
+    await this.client.query(
+      `UPDATE rung_reports r SET decision = d.decision, decided_at = now()
+       FROM unnest($1::bigint[], $2::text[]) AS d(id, decision) WHERE r.id = d.id`,
+      [decisions.map((d) => d.id), decisions.map((d) => d.decision)],
+    );
+  }
+
+  /** Inserts trials (queued, in order after the search's last). */
+  async insertTrials(trials: readonly NewTrial[]): Promise<void> {
+    if (trials.length === 0) return;
+    await this.client.query(
+      `INSERT INTO trials (id, search_id, seq, kind, architecture, arch_hash, parent_id, budgets, evaluator)
+       SELECT t.id, $1, t.seq, t.kind, t.arch, t.hash, t.parent, CASE WHEN jsonb_typeof(t.budgets) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(t.budgets)::float8) END, t.evaluator
+       FROM unnest($2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::text[], $7::uuid[], $8::jsonb[], $9::jsonb[]) AS t(id, seq, kind, arch, hash, parent, budgets, evaluator)`,
+      [
+        this.row.id,
+        trials.map((t) => t.id),
+        trials.map((_, i) => this.row.trialsCreated + i),
+        trials.map((t) => t.kind),
+        trials.map((t) => JSON.stringify(t.architecture)),
+        trials.map((t) => t.archHash),
+        trials.map((t) => t.parentId),
+        trials.map((t) => JSON.stringify(t.budgets)),
+        trials.map((t) => (t.evaluator === null ? null : JSON.stringify(t.evaluator))),
+      ],
+    );
+  }
+
+  /** Records an advance: the search runs, `created` more trials exist, and the strategy's and scheduler's state. */
+  async saveProgress(created: number, strategyState: JsonValue, schedulerState: JsonValue | null): Promise<void> {
+    await this.client.query(
+      `UPDATE searches SET status = 'running', started_at = COALESCE(started_at, now()), updated_at = now(),
+         trials_created = trials_created + $2, strategy_state = $3::jsonb, scheduler_state = COALESCE($4::jsonb, scheduler_state)
+       WHERE id = $1`,
+      [this.row.id, created, JSON.stringify(strategyState), schedulerState === null ? null : JSON.stringify(schedulerState)],
+    );
+  }
+
+  /** Ends the search: its unfinished trials are cancelled; the states given (if any) are stored. */
+  async end(status: "completed" | "failed" | "cancelled", error: string | null, states: { strategy?: JsonValue; scheduler?: JsonValue | null } = {}): Promise<void> {
+    await this.client.query(`UPDATE trials SET status = 'cancelled', finished_at = now() WHERE search_id = $1 AND status IN ('queued', 'running')`, [this.row.id]);
+    await this.client.query(
+      `UPDATE searches SET status = $2::"SearchStatus", error = $3, finished_at = now(), updated_at = now(),
+         strategy_state = COALESCE($4::jsonb, strategy_state), scheduler_state = COALESCE($5::jsonb, scheduler_state)
+       WHERE id = $1`,
+      [
+        this.row.id,
+        status,
+        error,
+        states.strategy === undefined ? null : JSON.stringify(states.strategy),
+        states.scheduler === undefined || states.scheduler === null ? null : JSON.stringify(states.scheduler),
+      ],
+    );
+  }
+}
+
+/**
+ * Runs `fn` with the search's row locked (see the top of this file). Returns null, without calling `fn`, when the
+ * search does not exist.
+ */
+export async function withSearchLock<T>(db: Db, searchId: string, fn: (search: LockedSearch) => Promise<T>): Promise<T | null> {
+  return transaction(db, async (client) => {
+    const { rows } = await client.query<LockedSearchRow>(
+      `SELECT id, status, space, strategy, strategy_state AS "strategyState", evaluator, scheduler, scheduler_state AS "schedulerState", seed,
+         objective_direction AS "objectiveDirection", max_trials AS "maxTrials", max_parallel AS "maxParallel", max_failures AS "maxFailures",
+         trials_created AS "trialsCreated"
+       FROM searches WHERE id = $1 FOR UPDATE`,
+      [searchId],
+    );
+    return rows[0] ? fn(new LockedSearch(client, rows[0])) : null;
+  });
+}

@@ -1,0 +1,265 @@
+/**
+ * The service's three processes as factories: `startApi(config)`, `startOrchestrator(config)` and
+ * `startTrainer(config)` check what they depend on, start, and return a handle whose `close()` drains and
+ * disconnects. `workers/*.ts` (what `npm run start:*` runs) are a few lines over these, and tests, the demo and the
+ * benchmarks start processes the same way (in this process, or as `workers/*.ts` children).
+ *
+ * The API must not load tfjs or native code (it only validates and stores), so the orchestrator's and trainer's
+ * implementations are imported when those start, never at the top of this module.
+ */
+import { hostname } from "node:os";
+import { Worker } from "bullmq";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./api/app.js";
+import { SpaceRegistry } from "./catalogue/index.js";
+import { loadConfig, type Config } from "./config.js";
+import { checkDb, createDb, type Db } from "./db/client.js";
+import { createLogger, type Logger } from "./logger.js";
+import { ADVANCE_QUEUE, checkRedis, createRedis, GPU_HEARTBEAT_S, GPU_TRIALS_QUEUE, Queues, TRIALS_QUEUE, type AdvanceJob, type TrialJob } from "./queue/queues.js";
+
+export type ProcessName = "api" | "orchestrator" | "trainer";
+
+export interface ProcessHandle {
+  readonly name: ProcessName;
+  readonly log: Logger;
+  /** Stops taking work, finishes what is in hand, disconnects. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ApiHandle extends ProcessHandle {
+  readonly app: FastifyInstance;
+  /** Where it listens, e.g. http://127.0.0.1:3000 (undefined with `listen: false`). */
+  readonly url?: string;
+}
+
+export interface OrchestratorHandle extends ProcessHandle {
+  /** Runs one reconciliation sweep now (the process also runs one every RECONCILE_INTERVAL_S). */
+  reconcileNow(): Promise<{ searches: number; requeued: number; failed: number }>;
+}
+
+export interface TrainerHandle extends ProcessHandle {
+  readonly workerName: string;
+  /** The tfjs backend, as the trainer's log line and its trials' metrics name it (e.g. "wasm+openblas"). */
+  readonly backend: string;
+  readonly gpu: boolean;
+}
+
+/** A reason a process cannot start, in one line (the entry points print it after the process name and exit 1). */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** What every process shares: settings, logger, search spaces, PostgreSQL and Redis, checked before anything starts. */
+interface Runtime {
+  config: Config;
+  log: Logger;
+  spaces: SpaceRegistry;
+  db: Db;
+  queues: Queues;
+  /** Disconnects PostgreSQL and Redis. */
+  disconnect(): Promise<void>;
+}
+
+async function openRuntime(name: ProcessName, config: Config, opts: { logger?: Logger; dbPoolSize?: number } = {}): Promise<Runtime> {
+  const log = opts.logger ?? createLogger(name, config.LOG_LEVEL);
+  let spaces: SpaceRegistry;
+  try {
+    spaces = SpaceRegistry.fromDirectory(config.SEARCH_SPACES_DIR);
+  } catch (err) {
+    throw new StartupError(`cannot load search spaces from ${config.SEARCH_SPACES_DIR}: ${(err as Error).message}`);
+  }
+  try {
+    await checkDb(config.DATABASE_URL);
+    await checkRedis(config.REDIS_URL);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+  // A dropped connection fails the statement that used it (its caller retries or reports); the process lives on.
+  const db = createDb(config.DATABASE_URL, opts.dbPoolSize, (err) => log.warn({ err: err.message }, "PostgreSQL connection lost"));
+  const redis = createRedis(config.REDIS_URL);
+  redis.on("error", (err) => log.warn({ err: err.message }, "Redis connection error"));
+  const queues = new Queues(redis, config);
+  return {
+    config,
+    log,
+    spaces,
+    db,
+    queues,
+    async disconnect() {
+      await queues.close();
+      redis.disconnect();
+      await db.$disconnect();
+    },
+  };
+}
+
+/** Wraps a close function so that it runs once, whoever calls it how often. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= fn());
+}
+
+/** The REST API. `listen: false` builds the app for `app.inject` (in-process tests) without opening a port. */
+export async function startApi(config: Config, opts: { listen?: boolean; logger?: boolean } = {}): Promise<ApiHandle> {
+  const rt = await openRuntime("api", config);
+  const app = await buildApp({ db: rt.db, queues: rt.queues, redis: rt.queues.connection, spaces: rt.spaces, config }, { logger: opts.logger });
+  let url: string | undefined;
+  if (opts.listen !== false) {
+    try {
+      await app.listen({ port: config.PORT, host: config.HOST });
+    } catch (err) {
+      await rt.disconnect();
+      throw new StartupError(`cannot listen on ${config.HOST}:${config.PORT}: ${(err as Error).message}`);
+    }
+    const address = app.server.address();
+    url = `http://${config.HOST}:${typeof address === "object" && address ? address.port : config.PORT}`;
+  }
+  return {
+    name: "api",
+    log: rt.log,
+    app,
+    url,
+    close: once(async () => {
+      await app.close();
+      await rt.disconnect();
+    }),
+  };
+}
+
+/** The orchestrator: advances searches (the only caller of strategies and schedulers) and reconciles Redis with PostgreSQL. */
+export async function startOrchestrator(config: Config): Promise<OrchestratorHandle> {
+  const rt = await openRuntime("orchestrator", config);
+  const { advanceSearch } = await import("./orchestrator/advance.js");
+  const { reconcile } = await import("./orchestrator/reconcile.js");
+  const { db, spaces, queues, log } = rt;
+  const worker = new Worker<AdvanceJob>(
+    ADVANCE_QUEUE,
+    async (job) => {
+      const outcome = await advanceSearch(db, spaces, job.data.searchId);
+      await queues.enqueueTrials(outcome.created);
+      if (outcome.status !== "running") log.info({ searchId: job.data.searchId, status: outcome.status }, "search finished");
+      return outcome.created.length;
+    },
+    { connection: createRedis(config.REDIS_URL), prefix: config.QUEUE_PREFIX, concurrency: config.ORCHESTRATOR_CONCURRENCY },
+  );
+  worker.on("failed", (job, err) => log.error({ searchId: job?.data.searchId, err: err.message }, "advance failed"));
+  worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const reconcileNow = () => {
+    const sweep = reconcile(db, queues);
+    sweeping = sweep.then(
+      (r) => (r.requeued || r.failed ? log.warn(r, "reconciled lost work") : undefined),
+      (err: unknown) => log.error({ err: String(err) }, "reconcile failed"),
+    );
+    return sweep;
+  };
+  void reconcileNow().catch(() => {});
+  const timer = setInterval(() => void reconcileNow().catch(() => {}), config.RECONCILE_INTERVAL_S * 1000);
+  log.info({ concurrency: config.ORCHESTRATOR_CONCURRENCY }, "orchestrator ready");
+  return {
+    name: "orchestrator",
+    log,
+    reconcileNow,
+    close: once(async () => {
+      clearInterval(timer);
+      await sweeping;
+      await worker.close();
+      await rt.disconnect();
+    }),
+  };
+}
+
+/**
+ * A trainer: evaluates trials from the `trials` queue (and, on a GPU backend, the `trials-gpu` queue of supernet
+ * jobs). `close()` finishes the trials in hand (new ones are not taken); a trainer killed outright loses nothing:
+ * BullMQ's stalled-job check hands its trials to another trainer after JOB_LOCK_MS.
+ */
+export async function startTrainer(config: Config): Promise<TrainerHandle> {
+  const rt = await openRuntime("trainer", config);
+  const { log, queues } = rt;
+  const { backendLabel, GPU_BACKENDS, initBackend } = await import("./models/backend.js");
+  const { TrialRunner } = await import("./trainer/trial-runner.js");
+  let backend;
+  try {
+    backend = await initBackend({ force: config.TFJS_BACKEND, nativeBlas: config.NATIVE_BLAS, nativeBlasLibrary: config.NATIVE_BLAS_LIBRARY });
+  } catch (err) {
+    await rt.disconnect();
+    throw new StartupError((err as Error).message);
+  }
+  const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}`;
+  const runner = new TrialRunner({ ...rt, workerName, log: (msg, extra) => log.info(extra ?? {}, msg) });
+  // The backend decides which queues this trainer serves: a GPU trainer also takes the GPU queue (supernet jobs).
+  const gpu = GPU_BACKENDS.includes(backend);
+  const workers = [TRIALS_QUEUE, ...(gpu ? [GPU_TRIALS_QUEUE] : [])].map((queue) => {
+    const worker = new Worker<TrialJob>(queue, (job) => runner.process(job), {
+      connection: createRedis(config.REDIS_URL),
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.TRAINER_CONCURRENCY,
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.STALLED_INTERVAL_MS,
+      maxStalledCount: config.MAX_STALLED_COUNT,
+    });
+    worker.on("failed", (job, err) => {
+      log.warn({ trialId: job?.data.trialId, err: err.message }, "trial job failed");
+      runner.onJobFailed(job, err).catch((e: unknown) => log.error({ err: String(e) }, "could not record a failed job"));
+    });
+    worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+    return worker;
+  });
+  const announce = () => queues.announceGpuTrainer(workerName).catch((err: unknown) => log.warn({ err: String(err) }, "GPU heartbeat failed"));
+  const heartbeat = gpu ? setInterval(announce, GPU_HEARTBEAT_S * 1000) : undefined;
+  if (gpu) await announce();
+  const label = backendLabel();
+  log.info({ worker: workerName, concurrency: config.TRAINER_CONCURRENCY, backend: label, gpu }, "trainer ready");
+  return {
+    name: "trainer",
+    log,
+    workerName,
+    backend: label,
+    gpu,
+    close: once(async () => {
+      clearInterval(heartbeat);
+      await Promise.all(workers.map((w) => w.close())); // waits for the jobs in hand
+      await runner.close();
+      await rt.disconnect();
+    }),
+  };
+}
+
+const STARTERS: Record<ProcessName, (config: Config) => Promise<ProcessHandle>> = { api: startApi, orchestrator: startOrchestrator, trainer: startTrainer };
+
+/**
+ * The body of `workers/<name>.ts`: settings from the environment, start, and on SIGTERM/SIGINT a graceful close
+ * (a second signal exits at once). A bad setting or a missing dependency exits 1 with one line naming it.
+ */
+export async function runProcess(name: ProcessName): Promise<ProcessHandle> {
+  let handle: ProcessHandle;
+  try {
+    handle = await STARTERS[name](loadConfig());
+  } catch (err) {
+    if (err instanceof StartupError || (err as Error).name === "ConfigError") die(name, (err as Error).message);
+    throw err;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    handle.log.info({ signal }, "shutting down: draining");
+    handle.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        handle.log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  return handle;
+}
+
+function die(name: string, reason: string): never {
+  process.stderr.write(`${name}: ${reason}\n`);
+  process.exit(1);
+}
