@@ -60,6 +60,7 @@ try {
 
   const t0 = Date.now();
   for (;;) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON response, read field by field below
     const s = (await (await fetch(`${base}/v1/searches/${search.id}`)).json()) as any;
     const done = s.trials.completed;
     const width = 30;
@@ -72,6 +73,7 @@ try {
     await new Promise((r) => setTimeout(r, 500));
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON response, read field by field below
   const board = (await (await fetch(`${base}/v1/leaderboard?space=nasbench201&task=cifar10&limit=10`)).json()) as any;
   console.log(`\nleaderboard: ${board.space} / ${board.task} / ${board.metric} (all searches)`);
   console.log("rank  test_accuracy  architecture");

@@ -1,6 +1,7 @@
 /**
- * Helpers for the scripts that run the whole service on one machine (demo, pipeline benchmark): make sure
- * PostgreSQL and Redis answer, start the service's processes, and stop what was started.
+ * Helpers for everything that runs the whole service on one machine (the demo, the benchmarks, the end-to-end
+ * tests): make sure PostgreSQL and Redis answer, start the service's processes as an operator does
+ * (`workers/<name>.ts`, over the factories of src/processes.ts), and stop what was started.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -58,26 +59,34 @@ export async function ensureBackingServices(databaseUrl: string, redisUrl: strin
 }
 
 export interface Started {
-  name: string;
+  name: "api" | "orchestrator" | "trainer";
   child: ChildProcess;
+  /** Its last 50 lines of output. */
   log: string[];
+  /** Everything it printed so far. */
+  output(): string;
+  /** Resolves with its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
 }
 
-/** Starts workers/<name>.ts as its own process (what `npm run start:<name>` runs), keeping its last log lines. */
-export function startWorker(name: "api" | "orchestrator" | "trainer", env: Record<string, string>): Started {
+/** Starts workers/<name>.ts as its own Node process (what `npm run start:<name>` runs), keeping its output. */
+export function startWorker(name: Started["name"], env: Record<string, string>): Started {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "workers", `${name}.ts`)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const log: string[] = [];
+  let out = "";
   const keep = (d: Buffer) => {
+    out += d;
     log.push(...d.toString().split("\n").filter(Boolean));
     if (log.length > 50) log.splice(0, log.length - 50);
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
-  return { name, child, log };
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { name, child, log, output: () => out, exited };
 }
 
 export async function stopWorkers(started: Started[], graceMs = 20_000): Promise<void> {

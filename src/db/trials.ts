@@ -3,8 +3,12 @@
  * statements, so a trial is completed at most once however many workers or retries touch it.
  */
 import { ACTIVE_SEARCH_STATUSES, IN_FLIGHT_STATUSES, type EndStatus, type TrialKind, type TrialStatus } from "../core/status.js";
+import type { JsonValue } from "../core/json.js";
 import type { Db } from "./client.js";
 import type { Prisma, Trial } from "./generated/client.js";
+
+/** A trial's metrics as stored (JSON): every metric its evaluator reported. */
+type Metrics = Readonly<Record<string, unknown>>;
 
 /** What a trainer needs to run a trial, returned when it claims the trial. */
 export interface TrialRun {
@@ -12,7 +16,7 @@ export interface TrialRun {
   searchId: string;
   seq: number;
   attempt: number;
-  architecture: Prisma.JsonValue;
+  architecture: JsonValue;
   space: string;
   /** The trial's evaluator config: a job's own, else its search's ({type, …options}). */
   evaluator: { type: string } & Record<string, unknown>;
@@ -46,7 +50,7 @@ export async function startTrial(db: Db, trialId: string, worker: string): Promi
  * Completes a trial once: stores metrics and objective and updates the leaderboard in one statement. Returns the
  * search id when this call completed the trial, null when it was already finished (a duplicate delivery).
  */
-export async function completeTrial(db: Db, trialId: string, metrics: Prisma.InputJsonValue, objective: number): Promise<string | null> {
+export async function completeTrial(db: Db, trialId: string, metrics: Metrics, objective: number): Promise<string | null> {
   const { rows } = await db.pool.query<{ searchId: string }>(
     `WITH done AS (
       UPDATE trials SET status = 'completed', metrics = $2::jsonb, objective = $3,
@@ -74,7 +78,7 @@ export async function completeTrial(db: Db, trialId: string, metrics: Prisma.Inp
  * Completes a job that is not a scored trial (a supernet training): its metrics feed the strategy; it has no
  * objective and never reaches the leaderboard. Returns the search id, or null if it was already finished.
  */
-export async function completeJob(db: Db, trialId: string, metrics: Prisma.InputJsonValue): Promise<string | null> {
+export async function completeJob(db: Db, trialId: string, metrics: Metrics): Promise<string | null> {
   const { rows } = await db.pool.query<{ searchId: string }>(
     `UPDATE trials SET status = 'completed', metrics = $2::jsonb, error = NULL, finished_at = now(), finished_seq = nextval('trial_finish_order')
      WHERE id = $1 AND kind <> 'trial' AND status IN ('queued', 'running')
@@ -104,7 +108,7 @@ export async function alphaSeries(db: Db, searchId: string) {
  * Ends an unfinished trial with a status other than completed (failed, pruned, cancelled). A pruned trial keeps the
  * metrics and objective it reached, for its strategy; only completed trials reach the leaderboard.
  */
-export async function finishTrial(db: Db, trialId: string, status: EndStatus, error: string | null, result?: { metrics: Prisma.InputJsonValue; objective: number }): Promise<string | null> {
+export async function finishTrial(db: Db, trialId: string, status: EndStatus, error: string | null, result?: { metrics: Metrics; objective: number }): Promise<string | null> {
   const { rows } = await db.pool.query<{ searchId: string }>(
     `UPDATE trials SET status = $2::"TrialStatus", error = $3, finished_at = now(),
        metrics = COALESCE($4::jsonb, metrics), objective = COALESCE($5, objective), finished_seq = nextval('trial_finish_order')

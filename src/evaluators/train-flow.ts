@@ -11,14 +11,13 @@
  * (not retried); a stop request between steps throws `TrialStopped`.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { z } from "zod";
 import { backendLabel, initBackend } from "../models/backend.js";
 import { buildFlow, parseFlowArchitecture, type Flow, type FlowInput } from "../models/flows/index.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
-import { flowObjectiveIncompatibility, flowTrainConfigSchema, isDensityTask, type DensityTaskName, type FlowTrainConfig } from "../catalogue/tasks.js";
+import { flowObjectiveIncompatibility, flowTrainConfigSchema, isDensityTask, type DensityTaskName } from "../catalogue/tasks.js";
 import { Rng } from "../core/rng.js";
 import { densityDataset, trueEntropy } from "../tasks/densities.js";
-import { bitsPerDim, fromLogitSpace, mnistDataset, toLogitSpace, type MnistData } from "../tasks/mnist.js";
+import { fromLogitSpace, mnistDataset, toLogitSpace, type MnistData } from "../tasks/mnist.js";
 import { densityPng, gridPoints, imageGridPng } from "../tasks/plots.js";
 import { TrialError, TrialStopped, type Artifact, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Metrics } from "./evaluator.js";
 
@@ -126,7 +125,8 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
     const initRows = Array.from({ length: Math.min(task.trainSize, mnist ? 512 : 2048) }, () => rng.int(task.trainSize));
     tf.tidy(() => flow.initialize(tf.tensor2d(task.batch(initRows, rng), [initRows.length, dim])));
 
-    const steps = cfg.budget.steps;
+    // Under a multi-fidelity scheduler the budgets are training steps: evaluate at each, train up to the last.
+    const steps = request.budgets?.at(-1) ?? cfg.budget.steps;
     const peak = cfg.learningRate ?? (mnist ? 1e-3 : 1e-2);
     const cosine = warmupCosine({ peak, min: peak / 20, warmupSteps: Math.floor(steps / 20), totalSteps: steps });
     // With a seconds budget the schedule follows whichever budget is further along, so a trial that runs out of
@@ -151,6 +151,7 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
         clipNorm: cfg.clipNorm,
         logEvery: Math.max(1, Math.floor(steps / 50)),
         evalEvery,
+        evalAt: request.budgets,
         loss: () => {
           const rows = Array.from({ length: cfg.batchSize }, () => batchRng.int(task.trainSize));
           const x = tf.tensor2d(task.batch(rows, batchRng), [cfg.batchSize, dim]);
@@ -159,7 +160,11 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
         evaluate: (): Record<string, number> => {
           const nll = task.nll(flow, "val");
           if (!Number.isFinite(nll)) throw new TrainingDiverged(`validation NLL is ${nll}`);
-          return mnist ? { val_nll: nll, val_bits_per_dim: nll / (dim * Math.LN2) } : { val_nll: nll };
+          const values: Record<string, number> = mnist ? { val_nll: nll, val_bits_per_dim: nll / (dim * Math.LN2) } : { val_nll: nll };
+          // A scheduler ranks trials on the objective, which flows measure on test data: it gets the validation
+          // estimate of it instead (pruning never looks at test data).
+          if (request.budgets) values.objective = validationEstimate(request.objective.metric, nll, dim, cfg.task);
+          return values;
         },
         onProgress: (point) => ctx.reportProgress(point),
         shouldStop: () => ctx.shouldStop(),
@@ -216,5 +221,17 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
     return { metrics, artifacts };
   } finally {
     flow.dispose();
+  }
+}
+
+/** The objective metric as measured on the validation split (test_nll, gap_nats, bits_per_dim → from val_nll). */
+function validationEstimate(metric: string, valNll: number, dim: number, task: string): number {
+  switch (metric) {
+    case "gap_nats":
+      return valNll - (isDensityTask(task) ? (trueEntropy(task) ?? 0) : 0);
+    case "bits_per_dim":
+      return valNll / (dim * Math.LN2);
+    default:
+      return valNll;
   }
 }

@@ -14,7 +14,7 @@ const TRAINERS: Record<string, (request: EvaluationRequest, ctx: EvaluationConte
 };
 
 /** Trains one trial in this thread (a training thread calls this; see training-thread.ts). */
-export function runTrainTrial(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
+export async function runTrainTrial(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
   const train = TRAINERS[request.space.family];
   if (!train) throw new TrialError(`the train evaluator cannot train '${request.space.family}' spaces`);
   return train(request, ctx);

@@ -30,6 +30,12 @@ export const ashaStateSchema = z.object({
 });
 type AshaState = z.infer<typeof ashaStateSchema>;
 
+/** Throws RangeError for a budget that is not a positive finite number or a score that is not finite. */
+export function checkReport(budget: number, score: number): void {
+  if (!(budget > 0) || !Number.isFinite(budget)) throw new RangeError(`asha: budget must be a positive number, got ${budget}`);
+  if (!Number.isFinite(score)) throw new RangeError(`asha: score must be a finite number, got ${score}`);
+}
+
 /** Rung budgets minBudget·eta^k below maxBudget; rounded so that 1·3^3 is 27 and not 27.000000000000004. */
 export function rungBudgets(minBudget: number, maxBudget: number, eta: number): number[] {
   if (!(minBudget > 0) || !(maxBudget >= minBudget) || !(eta > 1)) {
@@ -60,8 +66,7 @@ export class AshaScheduler implements Scheduler {
   }
 
   report(trialId: string, budget: number, score: number): SchedulerDecision {
-    if (!(budget > 0) || !Number.isFinite(budget)) throw new RangeError(`asha: budget must be a positive number, got ${budget}`);
-    if (!Number.isFinite(score)) throw new RangeError(`asha: score must be a finite number, got ${score}`);
+    checkReport(budget, score);
     let trial = this.trials.get(trialId);
     if (!trial) this.trials.set(trialId, (trial = { scores: [], pruned: false }));
     if (trial.pruned) return "prune";

@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { JsonValue } from "../core/json.js";
 import { StateError } from "../core/errors.js";
 import { readState } from "../core/state.js";
-import { AshaScheduler, ashaStateSchema, rungBudgets } from "./asha.js";
+import { AshaScheduler, ashaStateSchema, checkReport, rungBudgets } from "./asha.js";
 import type { Scheduler, SchedulerDecision } from "./scheduler.js";
 
 
@@ -49,6 +49,7 @@ export class HyperbandScheduler implements Scheduler {
   }
 
   report(trialId: string, budget: number, score: number): SchedulerDecision {
+    checkReport(budget, score); // before a bracket is dealt: a rejected report changes nothing
     return this.brackets[this.bracketOf(trialId)]!.report(trialId, budget, score);
   }
 

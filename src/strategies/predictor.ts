@@ -67,7 +67,11 @@ export class Encoder {
   kernel(a: Int32Array, b: Int32Array): number {
     let c = 0;
     for (let i = 0, j = 0; i < a.length && j < b.length; ) {
-      if (a[i] === b[j]) (c++, i++, j++);
+      if (a[i] === b[j]) {
+        c++;
+        i++;
+        j++;
+      }
       else if (a[i]! < b[j]!) i++;
       else j++;
     }

@@ -11,7 +11,6 @@ import type { Job } from "bullmq";
 import type { Config } from "../config.js";
 import { classifyError, errorText } from "../core/errors.js";
 import type { Db } from "../db/client.js";
-import type { Prisma } from "../db/generated/client.js";
 import { reportRung, rungDecision, type RungDecision } from "../db/rungs.js";
 import { addAlphaSnapshot, addCurvePoints, completeJob, completeTrial, finishTrial, saveArtifacts, startTrial, trialStatus, type TrialRun } from "../db/trials.js";
 import type { Evaluator, ProgressPoint } from "../evaluators/evaluator.js";
@@ -116,7 +115,7 @@ export class TrialRunner {
       await flush();
       if (run.kind !== "trial") {
         // A job's metrics feed its strategy; it has no objective and never reaches the leaderboard.
-        const searchId = await completeJob(db, trialId, result.metrics as Prisma.InputJsonValue);
+        const searchId = await completeJob(db, trialId, result.metrics);
         if (searchId) await queues.enqueueAdvance(searchId);
         return searchId ? "completed" : "duplicate: already finished";
       }
@@ -126,7 +125,7 @@ export class TrialRunner {
         return "failed";
       }
       if (result.artifacts?.length) await saveArtifacts(db, trialId, result.artifacts);
-      const searchId = await completeTrial(db, trialId, result.metrics as Prisma.InputJsonValue, objective);
+      const searchId = await completeTrial(db, trialId, result.metrics, objective);
       if (searchId) await queues.enqueueAdvance(searchId);
       return searchId ? "completed" : "duplicate: already finished";
     } catch (err) {

@@ -45,13 +45,23 @@ describe("NAS-Bench-201 random search over HTTP with separate processes", () => 
   it("recovers the trials of a trainer killed with SIGKILL mid-trial: still exactly 200 completed", async () => {
     const cluster = await startCluster("e2e_kill", { trainerEnv: { TRAINER_CONCURRENCY: "4", JOB_LOCK_MS: "3000", STALLED_INTERVAL_MS: "1000" } });
     try {
-      const created = await cluster.post("/v1/searches", { ...NB201_SEARCH, evaluator: { type: "benchmark", dataset: "cifar10", latencyMs: 150 } });
+      // Every trial "trains" for LATENCY_MS, so a trial seen starting on the victim moments ago is still in its hands
+      // when the kill lands: the test does not depend on how the two trainers happen to share the work.
+      const LATENCY_MS = 400;
+      const created = await cluster.post("/v1/searches", { ...NB201_SEARCH, evaluator: { type: "benchmark", dataset: "cifar10", latencyMs: LATENCY_MS } });
       const id = created.body.id;
       await waitFor("40 completed trials before the kill", async () => (await cluster.get(`/v1/searches/${id}`)).trials.completed >= 40, 120_000);
       const victim = cluster.trainers[0]!;
-      // Kill it while it holds trials (under load it may start after the other trainer has taken many).
       const victimName = `:${victim.child.pid}`;
-      await waitFor("a trial running on the victim", async () => (await cluster.trials(id)).some((t) => t.status === "running" && String(t.worker).endsWith(victimName)), 60_000, 20);
+      const held = await waitFor(
+        "a trial that started on the victim less than a quarter of its latency ago",
+        async () => {
+          const running: any[] = (await cluster.get(`/v1/searches/${id}/trials?status=running&limit=100`)).items;
+          return running.find((t) => String(t.worker).endsWith(victimName) && Date.now() - Date.parse(t.startedAt) < LATENCY_MS / 4);
+        },
+        60_000,
+        10,
+      );
       victim.child.kill("SIGKILL");
       const search = await cluster.waitForSearch(id, 240_000);
       const trials = await cluster.trials(id);
@@ -60,6 +70,7 @@ describe("NAS-Bench-201 random search over HTTP with separate processes", () => 
       expect(search.trials).toMatchObject({ total: 200, completed: 200, failed: 0 });
       expect(new Set(trials.map((t) => t.archHash)).size).toBe(200);
       // The killed trainer was in the middle of trials: they were started twice and completed once.
+      expect(trials.find((t) => t.id === held.id)?.attempts, cluster.outputs()).toBeGreaterThanOrEqual(2);
       expect(trials.filter((t) => t.attempts >= 2).length, cluster.outputs()).toBeGreaterThan(0);
       expect(trials.every((t) => t.status === "completed")).toBe(true);
     } finally {

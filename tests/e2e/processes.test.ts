@@ -2,16 +2,19 @@
  * The service's processes as an operator meets them: a bad setting or an unreachable dependency stops a process
  * at start with one line saying what is wrong, and SIGTERM lets a trainer finish the trial in hand.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { createDb } from "../../src/db/client.js";
 import { createSearch } from "../../src/db/searches.js";
 import { advanceSearch } from "../../src/orchestrator/advance.js";
 import { Queues, createRedis } from "../../src/queue/queues.js";
 import { SpaceRegistry } from "../../src/spaces/registry.js";
-import { startService, testConfig, testEnv, waitFor } from "../setup/env.js";
+import { freePort, ROOT, startWorker, stopWorkers, testConfig, testEnv, waitFor } from "../setup/env.js";
 
 async function exitLine(name: "api" | "orchestrator" | "trainer", env: Record<string, string>) {
-  const p = startService(name, testEnv(env));
+  const p = startWorker(name, testEnv(env));
   const code = await p.exited;
   return { code, lines: p.output().trim().split("\n") };
 }
@@ -46,6 +49,38 @@ describe("start-up failures", () => {
   });
 });
 
+describe("what each process loads", () => {
+  /** The modules a process resolved until it was ready (tests/setup/record-imports.mjs records them). */
+  async function modulesOf(name: "api" | "orchestrator"): Promise<string[]> {
+    const dir = mkdtempSync(path.join(tmpdir(), "imports-"));
+    const file = path.join(dir, "imports.txt");
+    const port = await freePort();
+    const hook = `--import ${path.join(ROOT, "tests/setup/record-imports.mjs")}`;
+    const p = startWorker(name, testEnv({ PORT: String(port), LOG_LEVEL: "info", RECORD_IMPORTS: file, NODE_OPTIONS: hook }));
+    const ready = async () =>
+      name === "api" ? fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false) : p.output().includes("orchestrator ready");
+    try {
+      await waitFor(`${name} to be ready`, async () => {
+        if (p.child.exitCode !== null) throw new Error(`${name} exited: ${p.output()}`);
+        return ready();
+      }, 60_000, 100);
+      return readFileSync(file, "utf8").split("\n").filter(Boolean);
+    } finally {
+      await stopWorkers([p]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const heavy = (urls: string[]) => urls.filter((u) => /\/@tensorflow\/|\.node$|native\/blas/.test(u));
+
+  it("the API loads no tfjs and no native addon; an orchestrator (REINFORCE's controller) does load tfjs", async () => {
+    const api = await modulesOf("api");
+    expect(api.some((u) => u.includes("/src/catalogue/"))).toBe(true);
+    expect(heavy(api)).toEqual([]);
+    const orchestrator = await modulesOf("orchestrator");
+    expect(heavy(orchestrator).some((u) => u.includes("/@tensorflow/tfjs-core/"))).toBe(true);
+  });
+});
+
 describe("SIGTERM", () => {
   const config = testConfig({ QUEUE_PREFIX: `${inject("queuePrefix")}_term` });
   const db = createDb(config.DATABASE_URL, 2);
@@ -66,7 +101,7 @@ describe("SIGTERM", () => {
     });
     const { created } = await advanceSearch(db, spaces, search.id);
     await queues.enqueueTrials(created);
-    const trainer = startService("trainer", testEnv({ QUEUE_PREFIX: config.QUEUE_PREFIX, TRAINER_CONCURRENCY: "1" }));
+    const trainer = startWorker("trainer", testEnv({ QUEUE_PREFIX: config.QUEUE_PREFIX, TRAINER_CONCURRENCY: "1" }));
     const running = await waitFor("a running trial", () => db.trial.findFirst({ where: { searchId: search.id, status: "running" } }), 60_000, 100);
     trainer.child.kill("SIGTERM");
     expect(await trainer.exited).toBe(0);

@@ -86,6 +86,21 @@ describe("multi-fidelity scheduling", () => {
   });
 });
 
+describe("stored state", () => {
+  it("a strategy state that cannot be read back fails the search with an error naming the search and the field", async () => {
+    const s = await search({ task: "state-test", maxParallel: 2 });
+    await advanceSearch(services.db, services.spaces, s.id);
+    await services.db.search.update({ where: { id: s.id }, data: { strategyState: { rng: [1, 2, 3, 4], seen: "not a list" } } });
+    const outcome = await advanceSearch(services.db, services.spaces, s.id);
+    expect(outcome.status).toBe("failed");
+    const row = await services.db.search.findUnique({ where: { id: s.id } });
+    expect(row?.status).toBe("failed");
+    expect(row?.error).toMatch(new RegExp(`^search ${s.id}: random strategy state is unreadable at seen: `));
+    const trials = await services.db.trial.findMany({ where: { searchId: s.id } });
+    expect(trials.every((t) => t.status === "cancelled")).toBe(true);
+  });
+});
+
 describe("completion", () => {
   it("completes a trial once: a second completion is ignored and the leaderboard keeps the best", async () => {
     const s = await search({ task: "idempotence-test", maxParallel: 2 });

@@ -3,11 +3,11 @@
  * of their own, driven over HTTP.
  */
 import { inject } from "vitest";
-import { freePort, freshDatabase, startService, stopAll, testEnv, waitFor, waitForApi, type ServiceProcess } from "./env.js";
+import { freePort, freshDatabase, startWorker, stopWorkers, testEnv, waitFor, waitForApi, type Started } from "./env.js";
 
 export interface Cluster {
   base: string;
-  trainers: ServiceProcess[];
+  trainers: Started[];
   get(url: string): Promise<any>;
   post(url: string, body: unknown): Promise<{ status: number; body: any }>;
   /** Polls the search until it ends; returns its final representation. */
@@ -23,12 +23,12 @@ export async function startCluster(name: string, opts: { trainers?: number; trai
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env = testEnv({ DATABASE_URL: db.url, QUEUE_PREFIX: `${inject("queuePrefix")}_${name}`, PORT: String(port), RECONCILE_INTERVAL_S: "5" });
-  const api = startService("api", env);
-  const procs: ServiceProcess[] = [api, startService("orchestrator", env)];
-  const trainers = Array.from({ length: opts.trainers ?? 2 }, () => startService("trainer", { ...env, ...opts.trainerEnv }));
+  const api = startWorker("api", env);
+  const procs: Started[] = [api, startWorker("orchestrator", env)];
+  const trainers = Array.from({ length: opts.trainers ?? 2 }, () => startWorker("trainer", { ...env, ...opts.trainerEnv }));
   procs.push(...trainers);
   const stop = async () => {
-    await stopAll(procs);
+    await stopWorkers(procs);
     await db.drop();
   };
   try {

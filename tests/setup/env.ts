@@ -1,13 +1,16 @@
 /**
  * Shared helpers of integration and end-to-end tests: the run's settings, real connections, and child processes
- * of the service (API, orchestrator, trainers) started the way an operator starts them.
+ * of the service (API, orchestrator, trainers) started the way an operator starts them (scripts/services.ts).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
+import type { Started } from "../../scripts/services.js";
 import { loadConfig, type Config } from "../../src/config.js";
+
+/** The service's processes as children, exactly as the demo and the benchmarks start them. */
+export { startWorker, stopWorkers, type Started } from "../../scripts/services.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -37,38 +40,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface ServiceProcess {
-  name: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `workers/<name>.ts` as its own Node process (node --import tsx), as `npm run start:<name>` does. */
-export function startService(name: "api" | "orchestrator" | "trainer", env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "workers", `${name}.ts`)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { name, child, output: () => out, exited };
-}
-
-export async function stopAll(services: ServiceProcess[]): Promise<void> {
-  for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGTERM");
-  await Promise.all(
-    services.map((s) =>
-      Promise.race([s.exited, new Promise((r) => setTimeout(r, 15_000))]).then(() => {
-        if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
-      }),
-    ),
-  );
-}
-
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs: number, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -80,7 +51,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 }
 
 /** Waits until the API answers /healthz. */
-export async function waitForApi(base: string, proc: ServiceProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitForApi(base: string, proc: Started, timeoutMs = 60_000): Promise<void> {
   await waitFor(
     `the API at ${base} (output: ${proc.output().slice(-500)})`,
     async () => {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   ActNorm,
   AdditiveCoupling,
-  Dense,
+  type Dense,
   AffineCoupling,
   CompositeTransform,
   LULinear,

@@ -15,7 +15,7 @@
  * The weights (`weightVariables`) and the architecture parameters (`alphaVariables`) are separate lists: the
  * bi-level optimiser (bilevel.ts) trains the former on training batches and the latter on validation batches.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import {
   ACTIVATIONS,
   ATTENTION_KINDS,
