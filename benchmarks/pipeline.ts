@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { loadConfig } from "../src/config.js";
+import { newKey } from "../src/db/projects.js";
 import { dropDatabase, migrate } from "../src/db/migrate.js";
 import { ensureBackingServices, startWorker, stopWorkers, waitForHttp, type Started } from "../scripts/services.js";
 
@@ -35,7 +36,10 @@ dbUrl.pathname = `/nas_bench_${Date.now()}`;
 const DATABASE_URL = dbUrl.toString();
 await migrate(DATABASE_URL);
 const port = 3900 + Math.floor(Math.random() * 90);
-const env = { DATABASE_URL, PORT: String(port), QUEUE_PREFIX: `nas_bench_${Date.now()}`, LOG_LEVEL: "warn", TRAINER_CONCURRENCY: args.concurrency!, ORCHESTRATOR_CONCURRENCY: "2" };
+// The API makes this key for itself at start (API_ADMIN_KEY): every request below carries it.
+const key = newKey();
+const authorized = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } });
+const env = { API_ADMIN_KEY: key, API_ADMIN_PROJECT: "bench", DATABASE_URL, PORT: String(port), QUEUE_PREFIX: `nas_bench_${Date.now()}`, LOG_LEVEL: "warn", TRAINER_CONCURRENCY: args.concurrency!, ORCHESTRATOR_CONCURRENCY: "2" };
 const started: Started[] = [startWorker("api", env), startWorker("orchestrator", env)];
 for (let i = 0; i < Number(args.trainers); i++) started.push(startWorker("trainer", env));
 const api = `http://127.0.0.1:${port}`;
@@ -51,7 +55,7 @@ try {
 
   // 1. End-to-end throughput.
   const t0 = performance.now();
-  const res = await fetch(`${api}/v1/searches`, {
+  const res = await authorized(`${api}/v1/searches`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
@@ -63,7 +67,7 @@ try {
   let status = "";
   while (!["completed", "failed", "cancelled"].includes(status)) {
     await new Promise((r) => setTimeout(r, 50));
-    status = ((await (await fetch(`${api}/v1/searches/${id}`)).json()) as { status: string }).status;
+    status = ((await (await authorized(`${api}/v1/searches/${id}`)).json()) as { status: string }).status;
   }
   const seconds = (performance.now() - t0) / 1000;
   const client = new pg.Client({ connectionString: DATABASE_URL });
@@ -85,21 +89,21 @@ try {
     JOIN LATERAL (SELECT architecture, arch_hash, objective FROM trials WHERE search_id = $1 AND status = 'completed' OFFSET (g % $4) LIMIT 1) t ON true`,
     [id, N, Math.max(0, target - have), have]);
   await client.query(`
-    INSERT INTO leaderboard_entries AS e (space, task, metric, arch_hash, score, objective, trial_id, search_id)
-    SELECT DISTINCT ON (arch_hash) 'nasbench201', 'cifar10', 'test_accuracy', arch_hash, objective, objective, id, search_id
+    INSERT INTO leaderboard_entries AS e (project_id, space, task, metric, arch_hash, score, objective, trial_id, search_id)
+    SELECT DISTINCT ON (arch_hash) (SELECT project_id FROM searches WHERE id = $1), 'nasbench201', 'cifar10', 'test_accuracy', arch_hash, objective, objective, id, search_id
     FROM trials WHERE status = 'completed' ORDER BY arch_hash, objective DESC
-    ON CONFLICT (space, task, metric, arch_hash) DO UPDATE SET score = EXCLUDED.score, objective = EXCLUDED.objective, trial_id = EXCLUDED.trial_id
-      WHERE e.score < EXCLUDED.score`);
+    ON CONFLICT (project_id, space, task, metric, arch_hash) DO UPDATE SET score = EXCLUDED.score, objective = EXCLUDED.objective, trial_id = EXCLUDED.trial_id
+      WHERE e.score < EXCLUDED.score`, [id]);
   await client.query("ANALYZE");
   const total = Number((await client.query(`SELECT count(*) FROM trials`)).rows[0].count);
   await client.end();
 
   const url = `${api}/v1/leaderboard?space=nasbench201&task=cifar10&limit=20`;
-  for (let i = 0; i < 50; i++) await fetch(url).then((r) => r.arrayBuffer()); // warm up
+  for (let i = 0; i < 50; i++) await authorized(url).then((r) => r.arrayBuffer()); // warm up
   const lat: number[] = [];
   for (let i = 0; i < Number(args.requests); i++) {
     const s = performance.now();
-    const r = await fetch(url);
+    const r = await authorized(url);
     await r.arrayBuffer();
     lat.push(performance.now() - s);
   }

@@ -6,6 +6,7 @@
  */
 import { loadConfig } from "../src/config.js";
 import { migrate } from "../src/db/migrate.js";
+import { newKey } from "../src/db/projects.js";
 import { ensureBackingServices, startWorker, stopWorkers, waitForHttp, type Started } from "./services.js";
 
 const config = (() => {
@@ -27,7 +28,10 @@ if (await fetch(`${base}/healthz`).then(() => true, () => false)) {
   console.error(`demo: something already listens on port ${config.PORT}; stop it or set PORT`);
   process.exit(1);
 }
-const env = { LOG_LEVEL: "warn", TRAINER_CONCURRENCY: "4" };
+// The demo's API makes this key for itself at start (API_ADMIN_KEY, project "demo"): every request carries it.
+const key = newKey();
+const headers = { authorization: `Bearer ${key}` };
+const env = { LOG_LEVEL: "warn", TRAINER_CONCURRENCY: "4", API_ADMIN_KEY: key, API_ADMIN_PROJECT: "demo" };
 const started: Started[] = [startWorker("api", env), startWorker("orchestrator", env), startWorker("trainer", env), startWorker("trainer", env)];
 let stopping = false;
 const stop = async (code: number) => {
@@ -53,7 +57,7 @@ try {
     seed: Math.floor(Math.random() * 1000),
   };
   console.log(`POST /v1/searches ${JSON.stringify(body)}`);
-  const res = await fetch(`${base}/v1/searches`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/v1/searches`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) });
   const search = (await res.json()) as { id: string; message?: string };
   if (res.status !== 201) throw new Error(`the API answered ${res.status}: ${search.message}`);
   console.log(`search ${search.id}`);
@@ -61,7 +65,7 @@ try {
   const t0 = Date.now();
   for (;;) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON response, read field by field below
-    const s = (await (await fetch(`${base}/v1/searches/${search.id}`)).json()) as any;
+    const s = (await (await fetch(`${base}/v1/searches/${search.id}`, { headers })).json()) as any;
     const done = s.trials.completed;
     const width = 30;
     const bar = "#".repeat(Math.round((done / trials) * width)).padEnd(width, ".");
@@ -74,7 +78,7 @@ try {
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON response, read field by field below
-  const board = (await (await fetch(`${base}/v1/leaderboard?space=nasbench201&task=cifar10&limit=10`)).json()) as any;
+  const board = (await (await fetch(`${base}/v1/leaderboard?space=nasbench201&task=cifar10&limit=10`, { headers })).json()) as any;
   console.log(`\nleaderboard: ${board.space} / ${board.task} / ${board.metric} (all searches)`);
   console.log("rank  test_accuracy  architecture");
   for (const r of board.rows) {

@@ -24,6 +24,28 @@ export const configSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** Largest request body the API accepts, in bytes. */
   API_BODY_LIMIT: int(1024, 1_048_576),
+  /** "on": every /v1 route needs an API key (`Authorization: Bearer …`). "off": no keys, every request is an admin of
+   *  the project "default" — for local experiments only (logged loudly at start). */
+  AUTH: z.enum(["on", "off"]).default("on"),
+  /** Seconds a verified API key is remembered by an API process (a revoked key stops working within this). */
+  AUTH_CACHE_S: int(0, 10),
+  /** An admin key to create (or keep) at the API's start, for the first key of a deployment; `npm run keys` makes others. */
+  API_ADMIN_KEY: optional(z.string().min(24, "an API key has at least 24 characters").regex(/^[\x21-\x7e]+$/, "an API key is printable ASCII without spaces")),
+  /** The project of API_ADMIN_KEY. */
+  API_ADMIN_PROJECT: z.string().min(1).max(100).default("default"),
+  /** Quotas of a project: searches queued or running at once, and trials queued or running at once (shared fairly
+   *  among its searches). */
+  MAX_ACTIVE_SEARCHES_PER_PROJECT: int(1, 20),
+  MAX_TRIALS_IN_FLIGHT_PER_PROJECT: int(1, 64),
+  /** Bounds of a search's budget: budget.maxTrials and budget.maxParallel. */
+  MAX_TRIALS_PER_SEARCH: int(1, 10_000),
+  MAX_PARALLEL_PER_SEARCH: int(1, 64),
+  /** Estimated training FLOPs a search may spend (the orchestrator stops proposing when the next trial would pass it). */
+  MAX_TRAIN_FLOPS_PER_SEARCH: z.coerce.number().positive().default(1e17),
+  /** Ceilings of one trial of the train evaluator, checked from the architecture and options before it is queued. */
+  MAX_TRIAL_PARAMS: int(1, 50_000_000),
+  MAX_TRIAL_STEPS: int(1, 100_000),
+  MAX_TRIAL_TOKENS_PER_STEP: int(1, 262_144),
   /** Path of the NAS-Bench-201 table (`index,arch,<value>`), read by the `benchmark` evaluator. */
   NASBENCH201_CSV: z.string().default(path.resolve(projectRoot, "../shared/benchmarks/nasbench201/cifar10.csv")),
   /** Folder of the declarative search spaces. */
@@ -38,15 +60,23 @@ export const configSchema = z.object({
   JOB_LOCK_MS: int(1000, 30_000),
   /** How often workers look for stalled jobs (of killed workers). */
   STALLED_INTERVAL_MS: int(500, 30_000),
-  /** How many times a trial may stall (its worker died) before it fails. */
+  /** How many times in a row a trial may lose its trainer (its job stalls: the trainer died, or lost its job's lock)
+   *  and be run again; the next time it fails, saying so. BullMQ itself re-runs stalled jobs without limit. */
   MAX_STALLED_COUNT: int(0, 2),
-  /** Attempts a trial gets when its evaluation throws a retryable error. */
+  /** Attempts a trial gets when its evaluation throws a retryable error (PostgreSQL or Redis being unreachable never
+   *  counts: see INFRA_RETRY_MAX_S). */
   TRIAL_ATTEMPTS: int(1, 3),
+  /** Longest evaluation of one trial, in seconds (the `benchmark` evaluator's latencyMs included); a trial over it
+   *  fails (TrialTimeout, not retried) and its training thread is terminated. 0: no limit. */
+  TRIAL_TIMEOUT_S: z.coerce.number().min(0).default(21_600),
+  /** How long a process retries a statement or queue call of work in hand while PostgreSQL or Redis is unreachable
+   *  (exponential backoff up to 3 s), before handing the work back to be retried later (never failing it). */
+  INFRA_RETRY_MAX_S: int(1, 300),
   /** First wait before a trial's retry, in ms; doubled at every further attempt (BullMQ exponential backoff). */
   TRIAL_BACKOFF_MS: int(0, 1000),
   /** Failed trial jobs kept in Redis for inspection (the trial's error is in PostgreSQL either way). */
   TRIAL_FAILED_JOBS_KEPT: int(0, 10_000),
-  /** Attempts of an advance job whose run fails (e.g. PostgreSQL briefly unreachable). */
+  /** Attempts of an advance job whose run fails (an outage of PostgreSQL or Redis does not count: the job is delayed). */
   ADVANCE_ATTEMPTS: int(1, 3),
   /** First wait before an advance's retry, in ms; doubled at every further attempt. */
   ADVANCE_BACKOFF_MS: int(0, 500),

@@ -8,14 +8,17 @@
  * implementations are imported when those start, never at the top of this module.
  */
 import { hostname } from "node:os";
-import { Worker } from "bullmq";
+import { Worker, type Job } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./api/app.js";
 import { SpaceRegistry } from "./catalogue/index.js";
 import { loadConfig, type Config } from "./config.js";
+import { isInfraError } from "./core/errors.js";
+import { createOutages, type Outages } from "./core/infra.js";
 import { checkDb, createDb, type Db } from "./db/client.js";
+import { createKey, ensureProject } from "./db/projects.js";
 import { createLogger, type Logger } from "./logger.js";
-import { ADVANCE_QUEUE, checkRedis, createRedis, GPU_HEARTBEAT_S, GPU_TRIALS_QUEUE, Queues, TRIALS_QUEUE, type AdvanceJob, type TrialJob } from "./queue/queues.js";
+import { ADVANCE_QUEUE, checkRedis, createRedis, delayOnOutage, GPU_HEARTBEAT_S, GPU_TRIALS_QUEUE, Queues, TRIALS_QUEUE, type AdvanceJob, type TrialJob } from "./queue/queues.js";
 
 export type ProcessName = "api" | "orchestrator" | "trainer";
 
@@ -56,6 +59,10 @@ interface Runtime {
   spaces: SpaceRegistry;
   db: Db;
   queues: Queues;
+  /** PostgreSQL's and Redis' availability as this process sees it: each outage is logged once (core/infra.ts). */
+  outages: Outages;
+  /** Logs an error event of a connection, queue or worker: an outage once, anything else each time. */
+  onError(what: string): (err: Error) => void;
   /** Disconnects PostgreSQL and Redis. */
   disconnect(): Promise<void>;
 }
@@ -75,21 +82,44 @@ async function openRuntime(name: ProcessName, config: Config, opts: { logger?: L
     throw new StartupError((err as Error).message);
   }
   // A dropped connection fails the statement that used it (its caller retries or reports); the process lives on.
-  const db = createDb(config.DATABASE_URL, opts.dbPoolSize, (err) => log.warn({ err: err.message }, "PostgreSQL connection lost"));
-  const redis = createRedis(config.REDIS_URL);
-  redis.on("error", (err) => log.warn({ err: err.message }, "Redis connection error"));
-  const queues = new Queues(redis, config);
+  // Every pg client, ioredis connection, BullMQ queue and worker has an `error` listener (an unhandled `error` event
+  // ends a process); an outage is logged once, when it starts and when it ends.
+  const outages = createOutages(log);
+  const onError = (what: string) => (err: Error) => (isInfraError(err) ? outages.redis.failed(err) : log.error({ err: err.message }, `${what} error`));
+  const db = createDb(config.DATABASE_URL, opts.dbPoolSize, outages.postgres);
+  const redis = createRedis(config.REDIS_URL, outages.redis);
+  const queues = new Queues(redis, config, onError("queue"));
   return {
     config,
     log,
     spaces,
     db,
     queues,
+    outages,
+    onError,
     async disconnect() {
       await queues.close();
       redis.disconnect();
       await db.$disconnect();
     },
+  };
+}
+
+/** How often the orchestrator checks that Redis still holds its queues (a flush is answered within about this long). */
+const LOST_QUEUES_CHECK_MS = 1000;
+
+/**
+ * An advance processor that outlasts outages: an advance that fails because PostgreSQL or Redis is unavailable is
+ * delayed and run again with backoff (no BullMQ attempt counted) for up to INFRA_RETRY_MAX_S; then it fails as any
+ * error does, and the reconciler advances every active search again anyway.
+ */
+function outlast(config: Config, outages: Outages, fn: (job: Job<AdvanceJob>) => Promise<number>): (job: Job<AdvanceJob>, token?: string) => Promise<number> {
+  return async (job, token) => {
+    try {
+      return await fn(job);
+    } catch (err) {
+      return delayOnOutage(job, token, err, { maxMs: config.INFRA_RETRY_MAX_S * 1000, outages });
+    }
   };
 }
 
@@ -102,6 +132,8 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 /** The REST API. `listen: false` builds the app for `app.inject` (in-process tests) without opening a port. */
 export async function startApi(config: Config, opts: { listen?: boolean; logger?: boolean } = {}): Promise<ApiHandle> {
   const rt = await openRuntime("api", config);
+  // The first key of a deployment can come from the environment (kept, not duplicated, on every start).
+  if (config.API_ADMIN_KEY) await createKey(rt.db, (await ensureProject(rt.db, config.API_ADMIN_PROJECT)).id, "admin", { key: config.API_ADMIN_KEY, name: "API_ADMIN_KEY" });
   const app = await buildApp({ db: rt.db, queues: rt.queues, redis: rt.queues.connection, spaces: rt.spaces, config }, { logger: opts.logger });
   let url: string | undefined;
   if (opts.listen !== false) {
@@ -131,31 +163,50 @@ export async function startOrchestrator(config: Config): Promise<OrchestratorHan
   const rt = await openRuntime("orchestrator", config);
   const { advanceSearch } = await import("./orchestrator/advance.js");
   const { reconcile } = await import("./orchestrator/reconcile.js");
-  const { db, spaces, queues, log } = rt;
+  const { db, spaces, queues, log, outages } = rt;
   const worker = new Worker<AdvanceJob>(
     ADVANCE_QUEUE,
-    async (job) => {
-      const outcome = await advanceSearch(db, spaces, job.data.searchId);
+    // An advance that meets an outage is delayed and run again (its attempts untouched) until the service is back.
+    outlast(config, outages, async (job) => {
+      const outcome = await advanceSearch(db, spaces, job.data.searchId, config);
       await queues.enqueueTrials(outcome.created);
+      for (const id of outcome.wake) await queues.enqueueAdvance(id);
       if (outcome.status !== "running") log.info({ searchId: job.data.searchId, status: outcome.status }, "search finished");
       return outcome.created.length;
-    },
-    { connection: createRedis(config.REDIS_URL), prefix: config.QUEUE_PREFIX, concurrency: config.ORCHESTRATOR_CONCURRENCY },
+    }),
+    { connection: createRedis(config.REDIS_URL, outages.redis), prefix: config.QUEUE_PREFIX, concurrency: config.ORCHESTRATOR_CONCURRENCY },
   );
   worker.on("failed", (job, err) => log.error({ searchId: job?.data.searchId, err: err.message }, "advance failed"));
-  worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+  worker.on("error", rt.onError("worker"));
 
+  // A sweep that meets an outage is simply the next one's to do (every RECONCILE_INTERVAL_S, or at once when Redis
+  // is seen to have lost its queues); the outage is logged once.
   let sweeping: Promise<unknown> = Promise.resolve();
   const reconcileNow = () => {
     const sweep = reconcile(db, queues);
     sweeping = sweep.then(
       (r) => (r.requeued || r.failed ? log.warn(r, "reconciled lost work") : undefined),
-      (err: unknown) => log.error({ err: String(err) }, "reconcile failed"),
+      (err: unknown) => (isInfraError(err) ? (/redis|ioredis|Connection is closed/i.test(String(err)) ? outages.redis : outages.postgres).failed(err) : log.error({ err: String(err) }, "reconcile failed")),
     );
     return sweep;
   };
   void reconcileNow().catch(() => {});
   const timer = setInterval(() => void reconcileNow().catch(() => {}), config.RECONCILE_INTERVAL_S * 1000);
+  // Redis flushed or restarted empty: its queues are rebuilt from PostgreSQL now, not at the next sweep.
+  let checking = false;
+  const lostCheck = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    queues
+      .queuesLost()
+      .then((lost) => {
+        if (!lost) return;
+        log.warn("Redis lost its queues (flushed, or restarted empty): rebuilding them from PostgreSQL");
+        return sweeping.then(() => reconcileNow());
+      })
+      .catch(() => {})
+      .finally(() => (checking = false));
+  }, LOST_QUEUES_CHECK_MS);
   log.info({ concurrency: config.ORCHESTRATOR_CONCURRENCY }, "orchestrator ready");
   return {
     name: "orchestrator",
@@ -163,6 +214,7 @@ export async function startOrchestrator(config: Config): Promise<OrchestratorHan
     reconcileNow,
     close: once(async () => {
       clearInterval(timer);
+      clearInterval(lostCheck);
       await sweeping;
       await worker.close();
       await rt.disconnect();
@@ -189,25 +241,28 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
   }
   const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}`;
   const runner = new TrialRunner({ ...rt, workerName, log: (msg, extra) => log.info(extra ?? {}, msg) });
+  // Worker deaths (README, "Faults"): BullMQ re-runs a stalled job without limit (maxStalledCount: never fail it);
+  // the runner fails a trial whose trainer died more than MAX_STALLED_COUNT times in a row, saying so.
   // The backend decides which queues this trainer serves: a GPU trainer also takes the GPU queue (supernet jobs).
   const gpu = GPU_BACKENDS.includes(backend);
   const workers = [TRIALS_QUEUE, ...(gpu ? [GPU_TRIALS_QUEUE] : [])].map((queue) => {
-    const worker = new Worker<TrialJob>(queue, (job) => runner.process(job), {
-      connection: createRedis(config.REDIS_URL),
+    const worker = new Worker<TrialJob>(queue, (job, token) => runner.process(job, token), {
+      connection: createRedis(config.REDIS_URL, rt.outages.redis),
       prefix: config.QUEUE_PREFIX,
       concurrency: config.TRAINER_CONCURRENCY,
       lockDuration: config.JOB_LOCK_MS,
       stalledInterval: config.STALLED_INTERVAL_MS,
-      maxStalledCount: config.MAX_STALLED_COUNT,
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
     worker.on("failed", (job, err) => {
       log.warn({ trialId: job?.data.trialId, err: err.message }, "trial job failed");
       runner.onJobFailed(job, err).catch((e: unknown) => log.error({ err: String(e) }, "could not record a failed job"));
     });
-    worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+    worker.on("error", rt.onError("worker"));
     return worker;
   });
-  const announce = () => queues.announceGpuTrainer(workerName).catch((err: unknown) => log.warn({ err: String(err) }, "GPU heartbeat failed"));
+  const announce = () =>
+    queues.announceGpuTrainer(workerName).catch((err: unknown) => (isInfraError(err) ? rt.outages.redis.failed(err) : log.warn({ err: String(err) }, "GPU heartbeat failed")));
   const heartbeat = gpu ? setInterval(announce, GPU_HEARTBEAT_S * 1000) : undefined;
   if (gpu) await announce();
   const label = backendLabel();

@@ -11,6 +11,7 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { SpaceRegistry } from "../catalogue/index.js";
 import type { Queues } from "../queue/queues.js";
+import { registerAuth } from "./auth.js";
 import { registerErrorHandling } from "./errors.js";
 import { healthRoutes } from "./routes/health.js";
 import { leaderboardRoutes } from "./routes/leaderboard.js";
@@ -23,7 +24,7 @@ export interface Services {
   queues: Queues;
   redis: Redis;
   spaces: SpaceRegistry;
-  config: Pick<Config, "API_BODY_LIMIT" | "LOG_LEVEL">;
+  config: Config;
 }
 
 declare module "fastify" {
@@ -44,10 +45,13 @@ export async function buildApp(services: Services, opts: { logger?: boolean } = 
   // Bodies are JSON only: anything else is a 415, not a string that fails validation later.
   app.removeContentTypeParser("text/plain");
   registerErrorHandling(app);
+  registerAuth(app, services);
 
   await app.register(swagger, {
     openapi: {
       info: { title: "NAS service", version: "0.1.0", description: "Neural architecture search as a service: submit searches, follow trials, read the leaderboard." },
+      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "an API key of a project (`npm run keys -- create`)" } } },
+      security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
   });

@@ -4,7 +4,9 @@
  * evaluators and their tasks each have a file here; the search spaces are the declarative files of
  * SEARCH_SPACES_DIR, loaded by src/spaces/. `checkSearch` holds the rules that tie a search's parts together.
  */
+import type { Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
+import { brokenLimit, trainCost, trainShape, type TrialLimits } from "./cost.js";
 import { evaluatorEntry, type FieldProblem, type Objective } from "./evaluators.js";
 import type { SchedulerConfig } from "./schedulers.js";
 import { strategyEntry } from "./strategies.js";
@@ -13,6 +15,7 @@ export { SpaceRegistry } from "../spaces/registry.js";
 export type { SearchSpace } from "../spaces/space.js";
 export type { Architecture, SpaceDefinition } from "../spaces/definition.js";
 export type { FieldProblem, Objective } from "./evaluators.js";
+export { brokenLimit, trainCost, type TrialCost, type TrialLimits } from "./cost.js";
 
 /** A search request's parts, validated one by one by their schemas (src/api/schemas.ts). */
 export interface SearchRequest {
@@ -51,4 +54,34 @@ export function checkSearch(space: SearchSpace, request: SearchRequest): { task:
   }
   const taskOptions = request.scheduler && type === "train" ? { ...evaluatorOptions, budget: { steps: request.scheduler.maxBudget } } : evaluatorOptions;
   return { task: evaluator.task(taskOptions) };
+}
+
+/** The settings that bound a search (src/config.ts). */
+export interface SearchLimits extends TrialLimits {
+  MAX_TRIALS_PER_SEARCH: number;
+  MAX_PARALLEL_PER_SEARCH: number;
+}
+
+/**
+ * The first bound a search request breaks: its budget, or, for the `train` evaluator, the steps and tokens per step
+ * of its options and the cost of any architecture it gives (evolution's seeds). The problem names the setting.
+ */
+export function checkLimits(space: SearchSpace, request: SearchRequest & { budget: { maxTrials: number; maxParallel: number } }, limits: SearchLimits): FieldProblem | undefined {
+  if (request.budget.maxTrials > limits.MAX_TRIALS_PER_SEARCH) return { field: "budget.maxTrials", message: `at most MAX_TRIALS_PER_SEARCH = ${limits.MAX_TRIALS_PER_SEARCH}` };
+  if (request.budget.maxParallel > limits.MAX_PARALLEL_PER_SEARCH) return { field: "budget.maxParallel", message: `at most MAX_PARALLEL_PER_SEARCH = ${limits.MAX_PARALLEL_PER_SEARCH}` };
+  const { type, ...options } = request.evaluator;
+  if (type !== "train") return undefined;
+  const steps = request.scheduler?.maxBudget;
+  const shape = trainShape(space, options, steps);
+  const broken = shape && brokenLimit(shape, limits);
+  if (broken) return { field: broken.limit === "MAX_TRIAL_STEPS" ? (steps !== undefined ? "scheduler.maxBudget" : "evaluator.budget.steps") : "evaluator.batchSize", message: broken.message };
+  const seeds = (request.strategy as { seedArchitectures?: Architecture[] }).seedArchitectures ?? [];
+  for (const [i, seed] of seeds.entries()) {
+    const issues = space.validate(seed);
+    if (issues.length) return { field: `strategy.seedArchitectures.${i}`, message: `not an architecture of ${space.id}: ${issues.map((x) => `${x.path || "(root)"}: ${x.message}`).join("; ")}` };
+    const cost = trainCost(space, seed, options, steps);
+    const tooBig = cost && brokenLimit(cost, limits);
+    if (tooBig) return { field: `strategy.seedArchitectures.${i}`, message: tooBig.message };
+  }
+  return undefined;
 }

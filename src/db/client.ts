@@ -6,6 +6,7 @@
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { isInfraError } from "../core/errors.js";
 import { PrismaClient } from "./generated/client.js";
 
 export type Db = PrismaClient & { readonly pool: pg.Pool };
@@ -13,13 +14,25 @@ export type Db = PrismaClient & { readonly pool: pg.Pool };
 /** Called once per connection that PostgreSQL (or the network) drops; the statement that used it fails by itself. */
 export type ConnectionLost = (err: Error) => void;
 
-export function createDb(databaseUrl: string, poolSize = 10, onConnectionLost: ConnectionLost = () => {}): Db {
+/**
+ * Told of PostgreSQL's availability by every statement of the pool (Prisma's included): `failed` when a statement
+ * or a connection fails because PostgreSQL is unavailable, `ok` when one reaches it (core/infra.ts's Outage, which
+ * logs an outage once).
+ */
+export interface ConnectionObserver {
+  failed(err: unknown): void;
+  ok(): void;
+}
+
+export function createDb(databaseUrl: string, poolSize = 10, observer: ConnectionLost | ConnectionObserver = () => {}): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  const watch: ConnectionObserver = typeof observer === "function" ? { failed: (err) => observer(err as Error), ok: () => {} } : observer;
   // pg-pool listens for an idle client's `error` only; a client checked out (inside a transaction) that loses its
   // connection emits `error` with nobody listening, which would end the process. Every client gets a listener as it
   // connects; the query in flight rejects on its own and its caller decides.
-  pool.on("error", (err) => onConnectionLost(err));
-  pool.on("connect", (client) => client.on("error", (err) => onConnectionLost(err)));
+  pool.on("error", (err) => watch.failed(err));
+  pool.on("connect", (client) => client.on("error", (err) => watch.failed(err)));
+  if (typeof observer !== "function") observe(pool, watch);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const db = Object.assign(prisma, { pool }) as Db;
   const disconnect = prisma.$disconnect.bind(prisma);
@@ -28,6 +41,29 @@ export function createDb(databaseUrl: string, poolSize = 10, onConnectionLost: C
     await pool.end().catch(() => {});
   };
   return db;
+}
+
+/**
+ * Reports the outcome of every promise-style `pool.query` and `pool.connect` (what the service's statements, the
+ * transactions of `transaction` and Prisma's adapter use) to the observer; callers see the same promises.
+ */
+function observe(pool: pg.Pool, watch: ConnectionObserver): void {
+  const report = (p: unknown) => {
+    if (p && typeof (p as Promise<unknown>).then === "function") {
+      (p as Promise<unknown>).then(
+        () => watch.ok(),
+        (err: unknown) => (isInfraError(err) ? watch.failed(err) : watch.ok()),
+      );
+    }
+    return p;
+  };
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  Object.assign(pool, {
+    query: (...args: unknown[]) => report(query(...args)),
+    // The callback form (pg-pool's own query() uses it) is passed through: its query reports already.
+    connect: (...args: unknown[]) => (typeof args[0] === "function" ? connect(...args) : report(connect(...args))),
+  });
 }
 
 /** Runs `fn` in one transaction on one connection of the pool (BEGIN … COMMIT, ROLLBACK on error). */

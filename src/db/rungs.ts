@@ -28,3 +28,26 @@ export async function rungDecision(db: Db, reportId: string): Promise<RungDecisi
   const { rows } = await db.pool.query<{ decision: RungDecision | null }>(`SELECT decision FROM rung_reports WHERE id = $1`, [reportId]);
   return rows[0]?.decision ?? null;
 }
+
+/**
+ * `reportRung` safe to run again (a trainer retries it after a lost connection, not knowing whether the first one
+ * committed): the report of this attempt at this budget if there is one already, else a new one. Null, as there,
+ * when the trial is no longer running that attempt.
+ */
+export async function reportRungOnce(db: Db, trialId: string, attempt: number, budget: number, score: number): Promise<string | null> {
+  const { rows } = await db.pool.query<{ id: string }>(
+    `WITH trial AS (
+       SELECT id, search_id FROM trials WHERE id = $1 AND status = 'running' AND attempts = $2
+     ), existing AS (
+       SELECT r.id FROM rung_reports r JOIN trial ON r.search_id = trial.search_id AND r.trial_id = trial.id
+       WHERE r.attempt = $2 AND r.budget = $3 ORDER BY r.id LIMIT 1
+     ), inserted AS (
+       INSERT INTO rung_reports (trial_id, search_id, attempt, budget, score)
+       SELECT id, search_id, $2, $3, $4 FROM trial WHERE NOT EXISTS (SELECT 1 FROM existing)
+       RETURNING id
+     )
+     SELECT id::text FROM existing UNION ALL SELECT id::text FROM inserted`,
+    [trialId, attempt, budget, score],
+  );
+  return rows[0]?.id ?? null;
+}

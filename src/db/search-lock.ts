@@ -15,6 +15,7 @@ import { transaction, type Db } from "./client.js";
 /** The search's row as the orchestrator needs it. */
 export interface LockedSearchRow {
   id: string;
+  projectId: string;
   status: SearchStatus;
   space: string;
   strategy: { type: string } & Record<string, unknown>;
@@ -28,6 +29,16 @@ export interface LockedSearchRow {
   maxParallel: number;
   maxFailures: number;
   trialsCreated: number;
+  /** Estimated training FLOPs of the trials created so far, and whether proposing stopped at the budget. */
+  computeFlops: number;
+  computeExhausted: boolean;
+}
+
+/** A search of the same project, with what it may run at once and what it runs. */
+export interface ProjectSearchLoad {
+  id: string;
+  maxParallel: number;
+  inFlight: number;
 }
 
 /** A finished trial the strategy has not been told yet. */
@@ -52,6 +63,8 @@ export interface TrialCount {
 export interface NewTrial {
   id: string;
   kind: TrialKind;
+  /** A trial refused before it is queued (e.g. too large) is stored failed, with this reason, and told as such. */
+  failed?: string;
   architecture: JsonValue;
   archHash: string;
   parentId: string | null;
@@ -117,13 +130,31 @@ export class LockedSearch {
     );
   }
 
-  /** Inserts trials (queued, in order after the search's last). */
+  /**
+   * The active searches of this search's project (itself included) with their in-flight trials: the project's quota
+   * of trials in flight is shared among them.
+   */
+  async projectLoad(): Promise<ProjectSearchLoad[]> {
+    const { rows } = await this.client.query<{ id: string; maxParallel: number; inFlight: string }>(
+      `SELECT s.id, s.max_parallel AS "maxParallel", count(t.id) AS "inFlight"
+       FROM searches s LEFT JOIN trials t ON t.search_id = s.id AND t.status IN ('queued', 'running')
+       WHERE s.project_id = $1 AND s.status IN ('queued', 'running')
+       GROUP BY s.id ORDER BY s.id`,
+      [this.row.projectId],
+    );
+    return rows.map((r) => ({ id: r.id, maxParallel: r.maxParallel, inFlight: Number(r.inFlight) }));
+  }
+
+  /** Inserts trials (queued, or failed when refused, in order after the search's last). */
   async insertTrials(trials: readonly NewTrial[]): Promise<void> {
     if (trials.length === 0) return;
     await this.client.query(
-      `INSERT INTO trials (id, search_id, seq, kind, architecture, arch_hash, parent_id, budgets, evaluator)
-       SELECT t.id, $1, t.seq, t.kind, t.arch, t.hash, t.parent, CASE WHEN jsonb_typeof(t.budgets) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(t.budgets)::float8) END, t.evaluator
-       FROM unnest($2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::text[], $7::uuid[], $8::jsonb[], $9::jsonb[]) AS t(id, seq, kind, arch, hash, parent, budgets, evaluator)`,
+      `INSERT INTO trials (id, search_id, seq, kind, architecture, arch_hash, parent_id, budgets, evaluator, status, error, finished_at, finished_seq)
+       SELECT t.id, $1, t.seq, t.kind, t.arch, t.hash, t.parent, CASE WHEN jsonb_typeof(t.budgets) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(t.budgets)::float8) END, t.evaluator,
+         CASE WHEN t.failed IS NULL THEN 'queued' ELSE 'failed' END::"TrialStatus", t.failed,
+         CASE WHEN t.failed IS NULL THEN NULL ELSE now() END, CASE WHEN t.failed IS NULL THEN NULL ELSE nextval('trial_finish_order') END
+       FROM unnest($2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::text[], $7::uuid[], $8::jsonb[], $9::jsonb[], $10::text[])
+         AS t(id, seq, kind, arch, hash, parent, budgets, evaluator, failed)`,
       [
         this.row.id,
         trials.map((t) => t.id),
@@ -134,17 +165,22 @@ export class LockedSearch {
         trials.map((t) => t.parentId),
         trials.map((t) => JSON.stringify(t.budgets)),
         trials.map((t) => (t.evaluator === null ? null : JSON.stringify(t.evaluator))),
+        trials.map((t) => t.failed ?? null),
       ],
     );
   }
 
-  /** Records an advance: the search runs, `created` more trials exist, and the strategy's and scheduler's state. */
-  async saveProgress(created: number, strategyState: JsonValue, schedulerState: JsonValue | null): Promise<void> {
+  /**
+   * Records an advance: the search runs, `created` more trials exist costing `flops` more, proposing stopped at the
+   * compute budget (or not), and the strategy's and scheduler's state.
+   */
+  async saveProgress(progress: { created: number; flops: number; computeExhausted: boolean }, strategyState: JsonValue, schedulerState: JsonValue | null): Promise<void> {
     await this.client.query(
       `UPDATE searches SET status = 'running', started_at = COALESCE(started_at, now()), updated_at = now(),
-         trials_created = trials_created + $2, strategy_state = $3::jsonb, scheduler_state = COALESCE($4::jsonb, scheduler_state)
+         trials_created = trials_created + $2, compute_flops = compute_flops + $5, compute_exhausted = $6,
+         strategy_state = $3::jsonb, scheduler_state = COALESCE($4::jsonb, scheduler_state)
        WHERE id = $1`,
-      [this.row.id, created, JSON.stringify(strategyState), schedulerState === null ? null : JSON.stringify(schedulerState)],
+      [this.row.id, progress.created, JSON.stringify(strategyState), schedulerState === null ? null : JSON.stringify(schedulerState), progress.flops, progress.computeExhausted],
     );
   }
 
@@ -173,9 +209,9 @@ export class LockedSearch {
 export async function withSearchLock<T>(db: Db, searchId: string, fn: (search: LockedSearch) => Promise<T>): Promise<T | null> {
   return transaction(db, async (client) => {
     const { rows } = await client.query<LockedSearchRow>(
-      `SELECT id, status, space, strategy, strategy_state AS "strategyState", evaluator, scheduler, scheduler_state AS "schedulerState", seed,
+      `SELECT id, project_id AS "projectId", status, space, strategy, strategy_state AS "strategyState", evaluator, scheduler, scheduler_state AS "schedulerState", seed,
          objective_direction AS "objectiveDirection", max_trials AS "maxTrials", max_parallel AS "maxParallel", max_failures AS "maxFailures",
-         trials_created AS "trialsCreated"
+         trials_created AS "trialsCreated", compute_flops AS "computeFlops", compute_exhausted AS "computeExhausted"
        FROM searches WHERE id = $1 FOR UPDATE`,
       [searchId],
     );

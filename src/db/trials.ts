@@ -1,11 +1,13 @@
 /**
  * Statements about trials. The state changes that workers race on (start, complete, fail) are single conditional
- * statements, so a trial is completed at most once however many workers or retries touch it.
+ * statements, so a trial is completed at most once however many workers or retries touch it; they act for the
+ * system on the trial a job names. The reads that serve requests take the request's scope (db/projects.ts).
  */
 import { ACTIVE_SEARCH_STATUSES, IN_FLIGHT_STATUSES, type EndStatus, type TrialKind, type TrialStatus } from "../core/status.js";
 import type { JsonValue } from "../core/json.js";
 import type { Db } from "./client.js";
 import type { Prisma, Trial } from "./generated/client.js";
+import type { Scope } from "./projects.js";
 
 /** A trial's metrics as stored (JSON): every metric its evaluator reported. */
 type Metrics = Readonly<Record<string, unknown>>;
@@ -58,12 +60,12 @@ export async function completeTrial(db: Db, trialId: string, metrics: Metrics, o
       WHERE id = $1 AND kind = 'trial' AND status IN ('queued', 'running')
       RETURNING id, search_id, arch_hash, objective
     ), board AS (
-      INSERT INTO leaderboard_entries AS e (space, task, metric, arch_hash, score, objective, trial_id, search_id, updated_at)
-      SELECT s.space, s.task, s.objective_metric, done.arch_hash,
+      INSERT INTO leaderboard_entries AS e (project_id, space, task, metric, arch_hash, score, objective, trial_id, search_id, updated_at)
+      SELECT s.project_id, s.space, s.task, s.objective_metric, done.arch_hash,
         CASE WHEN s.objective_direction = 'maximize' THEN done.objective ELSE -done.objective END,
         done.objective, done.id, done.search_id, now()
       FROM done JOIN searches s ON s.id = done.search_id
-      ON CONFLICT (space, task, metric, arch_hash) DO UPDATE
+      ON CONFLICT (project_id, space, task, metric, arch_hash) DO UPDATE
         SET score = EXCLUDED.score, objective = EXCLUDED.objective, trial_id = EXCLUDED.trial_id,
             search_id = EXCLUDED.search_id, updated_at = now()
         WHERE e.score < EXCLUDED.score
@@ -93,13 +95,13 @@ export async function addAlphaSnapshot(db: Db, trialId: string, attempt: number,
 }
 
 /** The α series of a search's supernet jobs (latest attempt of each), in step order. */
-export async function alphaSeries(db: Db, searchId: string) {
+export async function alphaSeries(db: Db, scope: Scope, searchId: string) {
   const { rows } = await db.pool.query<{ trialId: string; attempt: number; step: number; alphas: Record<string, Record<string, number>> }>(
     `SELECT a.trial_id AS "trialId", a.attempt, a.step, a.alphas
-     FROM alpha_snapshots a JOIN trials t ON t.id = a.trial_id
-     WHERE t.search_id = $1 AND a.attempt = t.attempts
+     FROM alpha_snapshots a JOIN trials t ON t.id = a.trial_id JOIN searches s ON s.id = t.search_id
+     WHERE t.search_id = $1 AND s.project_id = $2 AND a.attempt = t.attempts
      ORDER BY t.seq, a.step, a.id`,
-    [searchId],
+    [searchId, scope.projectId],
   );
   return rows;
 }
@@ -134,8 +136,8 @@ export async function unfinishedTrials(db: Db): Promise<Array<{ id: string; kind
 }
 
 /** A search's latest supernet job, if it has one (DARTS). */
-export function latestSupernet(db: Db, searchId: string) {
-  return db.trial.findFirst({ where: { searchId, kind: "supernet" }, orderBy: { seq: "desc" }, select: { id: true, status: true } });
+export function latestSupernet(db: Db, scope: Scope, searchId: string) {
+  return db.trial.findFirst({ where: { searchId, kind: "supernet", search: { projectId: scope.projectId } }, orderBy: { seq: "desc" }, select: { id: true, status: true } });
 }
 
 export async function addCurvePoints(db: Db, trialId: string, attempt: number, points: Array<{ step: number; values: Record<string, number> }>): Promise<void> {
@@ -158,7 +160,7 @@ export type TrialRow = Pick<Trial, keyof typeof TRIAL_LIST_FIELDS>;
  * One page of a search's trials. `sort: "objective"` puts the best first (by the search's direction, trials
  * without an objective last); `cursor` is the id of the last trial of the previous page.
  */
-export async function listTrials(db: Db, opts: { searchId: string; status?: TrialStatus; sort: "objective" | "created" | "finished"; direction: "asc" | "desc"; limit: number; cursor?: string }) {
+export async function listTrials(db: Db, scope: Scope, opts: { searchId: string; status?: TrialStatus; sort: "objective" | "created" | "finished"; direction: "asc" | "desc"; limit: number; cursor?: string }) {
   const orderBy: Prisma.TrialOrderByWithRelationInput[] =
     opts.sort === "objective"
       ? [{ objective: { sort: opts.direction, nulls: "last" } }, { id: "asc" }]
@@ -166,7 +168,7 @@ export async function listTrials(db: Db, opts: { searchId: string; status?: Tria
         ? [{ finishedSeq: { sort: opts.direction, nulls: "last" } }, { id: "asc" }]
         : [{ seq: opts.direction }];
   const rows = await db.trial.findMany({
-    where: { searchId: opts.searchId, status: opts.status },
+    where: { searchId: opts.searchId, status: opts.status, search: { projectId: scope.projectId } },
     orderBy,
     take: opts.limit + 1,
     select: TRIAL_LIST_FIELDS,
@@ -176,9 +178,9 @@ export async function listTrials(db: Db, opts: { searchId: string; status?: Tria
   return { items: page, nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
 }
 
-export async function getTrialWithCurve(db: Db, id: string) {
-  return db.trial.findUnique({
-    where: { id },
+export async function getTrialWithCurve(db: Db, scope: Scope, id: string) {
+  return db.trial.findFirst({
+    where: { id, search: { projectId: scope.projectId } },
     select: { ...TRIAL_LIST_FIELDS, curve: { orderBy: [{ attempt: "asc" }, { step: "asc" }, { id: "asc" }], select: { attempt: true, step: true, values: true } } },
   });
 }
@@ -194,11 +196,12 @@ export async function saveArtifacts(db: Db, trialId: string, artifacts: Readonly
   }
 }
 
-export function getArtifact(db: Db, trialId: string, name: string) {
-  return db.trialArtifact.findUnique({ where: { trialId_name: { trialId, name } } });
+/** A file a trial of the scope's project produced: only what the database names can be served. */
+export function getArtifact(db: Db, scope: Scope, trialId: string, name: string) {
+  return db.trialArtifact.findFirst({ where: { trialId, name, trial: { search: { projectId: scope.projectId } } } });
 }
 
-export async function artifactNames(db: Db, trialId: string): Promise<string[]> {
-  const rows = await db.trialArtifact.findMany({ where: { trialId }, select: { name: true }, orderBy: { name: "asc" } });
+export async function artifactNames(db: Db, scope: Scope, trialId: string): Promise<string[]> {
+  const rows = await db.trialArtifact.findMany({ where: { trialId, trial: { search: { projectId: scope.projectId } } }, select: { name: true }, orderBy: { name: "asc" } });
   return rows.map((r) => r.name);
 }

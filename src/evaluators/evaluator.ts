@@ -7,7 +7,9 @@
  *
  * Errors decide retry (src/core/errors.ts): throw `TrialError` when the trial itself is at fault (the architecture
  * cannot be built, diverged, does not fit in memory) and retrying cannot help; `TrialStopped` after a stop request;
- * any other error is treated as transient and the trial is retried up to the configured number of attempts.
+ * `InfraError` when a service the evaluator depends on is unreachable (retried later, never charged to the trial);
+ * any other error is treated as transient and the trial is retried up to the configured number of attempts. The
+ * trainer times an evaluation out after TRIAL_TIMEOUT_S (the time it spends storing progress does not count).
  *
  * Concurrency: a trainer may run several evaluations of one evaluator at once (TRAINER_CONCURRENCY); each call
  * gets its own request and context.
@@ -54,6 +56,11 @@ export interface EvaluationContext {
   /** True once the trial should stop (cancelled search, pruned by a scheduler, worker shutting down). */
   shouldStop(): boolean;
   log(message: string): void;
+  /**
+   * Aborted when the trainer abandons the evaluation (it ran past TRIAL_TIMEOUT_S): the result is no longer
+   * awaited, `shouldStop()` is true, and an evaluator holding a thread or a process for it terminates it now.
+   */
+  signal?: AbortSignal;
 }
 
 /** A file produced by a trial (an image of a density, a sample), served under the trial. */

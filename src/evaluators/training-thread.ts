@@ -7,7 +7,8 @@
  * backend unusable. Each thread has its own tfjs and wasm heap; after a trial that left the heap above
  * TRAINER_RECYCLE_HEAP_MB, or leaked tensors, the thread is terminated (its memory goes with it) and the next trial
  * starts a fresh one. A thread that dies mid-trial fails the attempt with a transient error, so the trial is
- * retried, not lost. Threads are kept between trials otherwise (starting one loads tfjs: about a second).
+ * retried, not lost. A trial the trainer abandons (past TRIAL_TIMEOUT_S: `ctx.signal` aborts) has its thread
+ * terminated at once. Threads are kept between trials otherwise (starting one loads tfjs: about a second).
  *
  * Protocol (training-thread-entry.ts is the other side):
  *   → run {evaluator, request}   ← progress {seq, point} … → ack {seq, stop}    ← log {message}
@@ -91,8 +92,11 @@ class TrainingThread {
         worker.postMessage({ type: "stop" } satisfies ToThread);
       };
       const poll = setInterval(sendStop, STOP_POLL_MS);
+      // An abandoned trial (past TRIAL_TIMEOUT_S) does not get to finish its step: its thread is terminated now.
+      const onAbort = () => void worker.terminate();
       const done = () => {
         clearInterval(poll);
+        ctx.signal?.removeEventListener("abort", onAbort);
         worker.off("message", onMessage).off("error", onError).off("exit", onExit);
       };
       const onMessage = (msg: FromThread) => {
@@ -120,9 +124,11 @@ class TrainingThread {
       };
       const onExit = (code: number) => {
         done();
-        reject(new TrainingThreadCrashed(`the training thread exited (code ${code}) during the trial`));
+        reject(new TrainingThreadCrashed(ctx.signal?.aborted ? "the training thread was terminated: the trial was abandoned" : `the training thread exited (code ${code}) during the trial`));
       };
       worker.on("message", onMessage).on("error", onError).on("exit", onExit);
+      if (ctx.signal?.aborted) return onAbort();
+      ctx.signal?.addEventListener("abort", onAbort, { once: true });
       const { space, ...rest } = request;
       worker.postMessage({ type: "run", evaluator, request: { ...rest, space: space.definition } } satisfies ToThread);
     });

@@ -4,18 +4,27 @@
  *   1. decides the rung reports trainers recorded since the last advance (scheduler: continue or prune),
  *   2. tells the strategy every trial that finished since the last advance,
  *   3. decides whether the search is done,
- *   4. asks for up to min(maxParallel − in flight, maxTrials − completed − in flight) new architectures and inserts
- *      them as queued trials (with their rung budgets under a scheduler), and stores both states.
+ *   4. asks for up to min(maxParallel − in flight, maxTrials − completed − in flight, its fair share of the project's
+ *      quota of trials in flight) new architectures, checks each against the trial ceilings and the search's compute
+ *      budget, inserts them as queued trials (with their rung budgets under a scheduler), and stores both states.
  * The caller enqueues the new trials after the commit; if it dies before that, the reconciler finds the queued
  * trials in PostgreSQL and enqueues them.
+ *
+ * Fairness: a project's quota of trials in flight (MAX_TRIALS_IN_FLIGHT_PER_PROJECT) is shared among its active
+ * searches by water-filling (each gets min(its maxParallel, an equal share of what the smaller ones leave)), and a
+ * search over its share wakes the searches under theirs as its trials finish. Across projects, each new trial's
+ * queue priority is its rank among its search's trials in flight, so the trainers take the searches' trials in
+ * turn rather than the oldest search's first.
  */
 import { randomUUID } from "node:crypto";
+import { brokenLimit, trainCost, type TrialLimits } from "../catalogue/cost.js";
 import type { SchedulerConfig } from "../catalogue/schedulers.js";
+import type { Config } from "../config.js";
 import { StateError } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 import { TOLD_STATUSES, type SearchStatus, type TrialKind, type TrialStatus } from "../core/status.js";
 import type { Db } from "../db/client.js";
-import { withSearchLock, type LockedSearch, type NewTrial, type TrialCount } from "../db/search-lock.js";
+import { withSearchLock, type LockedSearch, type LockedSearchRow, type NewTrial, type TrialCount } from "../db/search-lock.js";
 import { createScheduler } from "../schedulers/registry.js";
 import type { Scheduler } from "../schedulers/scheduler.js";
 import type { Architecture } from "../spaces/definition.js";
@@ -25,24 +34,32 @@ import { createStrategy } from "../strategies/registry.js";
 import type { Proposal, Strategy } from "../strategies/strategy.js";
 
 export interface AdvanceOutcome {
-  /** Trials (and jobs) created by this advance, to enqueue. */
-  created: Array<{ id: string; kind: TrialKind }>;
+  /** Trials (and jobs) created by this advance, to enqueue; `priority` orders them among other searches' trials. */
+  created: Array<{ id: string; kind: TrialKind; priority: number }>;
   status: SearchStatus;
   /** Rung reports decided by this advance (their trainers are waiting). */
   decided: number;
+  /** Searches to advance now: this one, when it stored trials refused before queueing (to tell them), and searches
+   *  of its project under their share of the project's quota. */
+  wake: string[];
 }
 
-export async function advanceSearch(db: Db, spaces: SpaceRegistry, searchId: string): Promise<AdvanceOutcome> {
-  const outcome = await withSearchLock(db, searchId, (search) => advanceLocked(search, spaces));
-  return outcome ?? { created: [], status: "failed", decided: 0 };
+/** The settings an advance enforces (src/config.ts); absent ones do not limit. */
+export type AdvanceLimits = Partial<TrialLimits & Pick<Config, "MAX_TRIALS_IN_FLIGHT_PER_PROJECT" | "MAX_TRAIN_FLOPS_PER_SEARCH">>;
+
+export async function advanceSearch(db: Db, spaces: SpaceRegistry, searchId: string, limits: AdvanceLimits = {}): Promise<AdvanceOutcome> {
+  const outcome = await withSearchLock(db, searchId, (search) => advanceLocked(search, spaces, limits));
+  return outcome ?? { created: [], status: "failed", decided: 0, wake: [] };
 }
 
-async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry): Promise<AdvanceOutcome> {
+async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits: AdvanceLimits): Promise<AdvanceOutcome> {
   const { row } = search;
-  if (row.status !== "queued" && row.status !== "running") return { created: [], status: row.status, decided: 0 };
+  if (row.status !== "queued" && row.status !== "running") return { created: [], status: row.status, decided: 0, wake: [] };
+  const wakeProject = async () => (await search.projectLoad()).filter((s) => s.id !== row.id).map((s) => s.id);
   const end = async (status: "completed" | "failed", error: string | null, states: { strategy?: JsonValue; scheduler?: JsonValue | null } = {}) => {
     await search.end(status, error, states);
-    return { created: [], status, decided };
+    // Its share of the project's quota goes to the project's other searches.
+    return { created: [], status, decided, wake: limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT ? await wakeProject() : [] };
   };
   let decided = 0;
   const space = spaces.get(row.space);
@@ -98,17 +115,84 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry): Promi
   if (completed >= row.maxTrials) return end("completed", null, states());
   if (failed > row.maxFailures) return end("failed", `${failed} trials failed (more than budget.maxFailures = ${row.maxFailures}); see the trials' errors`, states());
 
-  // 4. Refill.
-  const slots = Math.min(row.maxParallel - inFlight, row.maxTrials - completed - inFlightTrials);
-  const proposals = slots > 0 ? await strategy.ask(slots) : [];
-  if (proposals.length === 0 && inFlight === 0) {
-    if (completed === 0) return end("failed", `the strategy proposed no architecture to train${failed ? " (see the failed trials)" : ""}`, states());
-    return end("completed", `the strategy had no more architectures to propose after ${completed} trials`, states());
+  // 4. Refill, within the search's budget and its share of the project's quota.
+  let slots = Math.min(row.maxParallel - inFlight, row.maxTrials - completed - inFlightTrials);
+  let wake: string[] = [];
+  if (limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT !== undefined) {
+    const load = await search.projectLoad();
+    const quota = limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT;
+    const shares = waterFill(load, quota);
+    const share = shares.get(row.id) ?? 0;
+    const projectInFlight = load.reduce((n, s) => n + s.inFlight, 0);
+    slots = Math.min(slots, share - inFlight, quota - projectInFlight);
+    // At or over its share, this search leaves what its finished trials freed to the searches under theirs.
+    if (inFlight >= share && projectInFlight < quota) wake = load.filter((s) => s.id !== row.id && s.inFlight < (shares.get(s.id) ?? 0)).map((s) => s.id);
   }
-  const trials = proposals.map((p) => newTrial(p, space, row.evaluator, scheduler));
+  if (row.computeExhausted) slots = 0;
+  const asked = slots > 0;
+  const proposals = asked ? await strategy.ask(slots) : [];
+  if (proposals.length === 0 && inFlight === 0) {
+    if (row.computeExhausted) return end("completed", `the search's compute budget (MAX_TRAIN_FLOPS_PER_SEARCH = ${limits.MAX_TRAIN_FLOPS_PER_SEARCH}) is spent after ${completed} trials`, states());
+    // Asked and given nothing, with nothing in flight: the strategy is done. (Not asked: it waits for its share.)
+    if (asked && completed === 0) return end("failed", `the strategy proposed no architecture to train${failed ? " (see the failed trials)" : ""}`, states());
+    if (asked) return end("completed", `the strategy had no more architectures to propose after ${completed} trials`, states());
+  }
+  const trials: NewTrial[] = [];
+  let flops = 0;
+  let computeExhausted = false;
+  for (const p of proposals) {
+    const t = newTrial(p, space, row.evaluator, scheduler);
+    const cost = t.kind === "trial" && row.evaluator.type === "train" ? trainCostOf(space, p.architecture, row) : undefined;
+    if (cost) {
+      const broken = brokenLimit(cost, { MAX_TRIAL_PARAMS: Infinity, MAX_TRIAL_STEPS: Infinity, MAX_TRIAL_TOKENS_PER_STEP: Infinity, ...limits });
+      if (broken) t.failed = `TrialError: refused before training: ${broken.message}`;
+      else if (row.computeFlops + flops + cost.flops > (limits.MAX_TRAIN_FLOPS_PER_SEARCH ?? Infinity)) {
+        computeExhausted = true; // this trial and the rest would pass the search's compute budget
+        break;
+      } else flops += cost.flops;
+    }
+    trials.push(t);
+  }
   await search.insertTrials(trials);
-  await search.saveProgress(trials.length, strategy.state(), scheduler?.state() ?? null);
-  return { created: trials.map((t) => ({ id: t.id, kind: t.kind })), status: "running", decided };
+  await search.saveProgress({ created: trials.length, flops, computeExhausted }, strategy.state(), scheduler?.state() ?? null);
+  const refused = trials.some((t) => t.failed) || (computeExhausted && trials.length === 0 && inFlight === 0);
+  const queued = trials.filter((t) => !t.failed);
+  return {
+    created: queued.map((t, i) => ({ id: t.id, kind: t.kind, priority: inFlight + i + 1 })),
+    status: "running",
+    decided,
+    wake: refused ? [row.id, ...wake] : wake,
+  };
+}
+
+/** The cost of training an architecture with the search's `train` options (the scheduler's maxBudget as its steps). */
+function trainCostOf(space: SearchSpace, architecture: Architecture, row: LockedSearchRow) {
+  const { type: _type, ...options } = row.evaluator;
+  return trainCost(space, architecture, options, (row.scheduler as { maxBudget?: number } | null)?.maxBudget);
+}
+
+/**
+ * Max–min fair shares of a quota among searches that each run at most maxParallel trials at once: every search
+ * gets min(maxParallel, λ), λ as large as the quota allows (water-filling, in order of demand).
+ */
+export function waterFill(searches: ReadonlyArray<{ id: string; maxParallel: number }>, quota: number): Map<string, number> {
+  const shares = new Map<string, number>();
+  let left = quota;
+  const byDemand = [...searches].sort((a, b) => a.maxParallel - b.maxParallel || a.id.localeCompare(b.id));
+  byDemand.forEach((s, i) => {
+    const share = Math.min(s.maxParallel, Math.floor(left / (byDemand.length - i)));
+    shares.set(s.id, share);
+    left -= share;
+  });
+  // What rounding left over goes to those that can use it, one each.
+  for (const s of byDemand) {
+    if (left <= 0) break;
+    if (shares.get(s.id)! < s.maxParallel) {
+      shares.set(s.id, shares.get(s.id)! + 1);
+      left--;
+    }
+  }
+  return shares;
 }
 
 function countOf(counts: readonly TrialCount[], statuses: readonly TrialStatus[], opts: { kind?: TrialKind; told?: boolean }): number {

@@ -2,7 +2,9 @@
  * Recovery of lost work. PostgreSQL is the source of truth and Redis only carries work, so the orchestrator
  * periodically compares them: every active search gets an advance (which also decides rung reports whose advance
  * was lost), every unfinished trial of an active search that has no job (Redis flushed, a crash between commit
- * and enqueue) is enqueued again, and a trial whose job BullMQ has given up on is marked failed.
+ * and enqueue) is enqueued again, and a trial whose job BullMQ has given up on is marked failed. A sweep also
+ * marks Redis (`markQueues`): when the mark is gone, Redis lost its queues (flushed, restarted empty) and the
+ * orchestrator sweeps at once.
  */
 import type { Db } from "../db/client.js";
 import { activeSearchIds } from "../db/searches.js";
@@ -16,6 +18,8 @@ export interface ReconcileReport {
 }
 
 export async function reconcile(db: Db, queues: Queues): Promise<ReconcileReport> {
+  // First, so that a flush from now on is seen (queuesLost) and answered by the next sweep.
+  await queues.markQueues();
   const searches = await activeSearchIds(db);
   const trials = await unfinishedTrials(db);
   let failed = 0;

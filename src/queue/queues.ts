@@ -9,10 +9,12 @@
  *   trials-gpu {trialId} → GPU trainers only (they take `trials` too): one-shot supernet jobs go here while a GPU
  *                          trainer has announced itself (a heartbeat key), and to `trials` otherwise.
  */
-import { Queue, type JobsOptions } from "bullmq";
+import { DelayedError, Queue, type Job, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config.js";
+import { infraService } from "../core/errors.js";
+import { infraBackoff, type Outage, type Outages } from "../core/infra.js";
 
 /** The settings the queues read (job options live in src/config.ts, like every setting). */
 export type QueueConfig = Pick<
@@ -26,14 +28,46 @@ export const GPU_TRIALS_QUEUE = "trials-gpu";
 /** A GPU trainer refreshes its heartbeat key this often; the key lives three times as long. */
 export const GPU_HEARTBEAT_S = 20;
 
-export const advanceJobSchema = z.object({ searchId: z.string().uuid() });
-export const trialJobSchema = z.object({ trialId: z.string().uuid() });
+export const advanceJobSchema = z.object({
+  searchId: z.string().uuid(),
+  /** Set while the advance is delayed by an outage of PostgreSQL or Redis: since when, and how many delays so far. */
+  infraRetry: z.object({ since: z.number(), n: z.number().int() }).optional(),
+});
+export const trialJobSchema = z.object({
+  trialId: z.string().uuid(),
+  /** The job's stall count (BullMQ's stalledCounter) when an attempt of it last ended with its trainer alive: the
+   *  stalls since are deaths of its trainers in a row (MAX_STALLED_COUNT). */
+  stalledBase: z.number().int().optional(),
+});
 export type AdvanceJob = z.infer<typeof advanceJobSchema>;
 export type TrialJob = z.infer<typeof trialJobSchema>;
 
-/** A Redis connection as BullMQ workers need it (blocking commands must not be retried by ioredis). */
-export function createRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+/**
+ * A Redis connection as BullMQ workers need it (blocking commands must not be retried by ioredis). While Redis is
+ * unreachable, commands wait for it to come back (ioredis queues them and reconnects). The connection always has an
+ * `error` listener (an unhandled `error` event would end the process): the outage's, which logs it once.
+ */
+export function createRedis(url: string, outage?: Outage): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+  redis.on("error", (err) => outage?.failed(err));
+  redis.on("ready", () => outage?.ok());
+  return redis;
+}
+
+/**
+ * Hands a job in hand back to its queue to run again after `delayMs`, without counting an attempt (BullMQ's
+ * moveToDelayed + DelayedError): what a worker does with work that met an outage. Throws the DelayedError the
+ * processor must throw. If the job cannot be moved (Redis gone, the job lost with it, or taken by another worker),
+ * it is left as it is: its lock expires and the stalled-job check or the reconciler brings it back.
+ */
+export async function retryLater(job: Job, token: string | undefined, delayMs: number, maxWaitMs: number): Promise<never> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    job.moveToDelayed(Date.now() + delayMs, token).catch(() => {}),
+    new Promise((resolve) => (timer = setTimeout(resolve, maxWaitMs))),
+  ]);
+  clearTimeout(timer);
+  throw new DelayedError(`retried in ${delayMs} ms: PostgreSQL or Redis unavailable`);
 }
 
 /** Fails with a one-line reason when Redis cannot be reached. */
@@ -50,16 +84,52 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   }
 }
 
+/**
+ * What a job processor does with an error that says PostgreSQL or Redis is unavailable (`isInfraError`): the job is
+ * delayed with backoff and run again (BullMQ's attempts untouched), for up to `maxMs` since its first such failure
+ * (its data records since when); past that, and for any other error, the error is thrown as it is.
+ */
+export async function delayOnOutage<T extends { infraRetry?: { since: number; n: number } }>(
+  job: Job<T>,
+  token: string | undefined,
+  err: unknown,
+  opts: { maxMs: number; outages?: Outages },
+): Promise<never> {
+  const service = infraService(err);
+  if (!service) throw err;
+  if (opts.outages) (service === "Redis" ? opts.outages.redis : opts.outages.postgres).failed(err);
+  const retry = job.data.infraRetry ?? { since: Date.now(), n: 0 };
+  if (Date.now() - retry.since > opts.maxMs) throw err;
+  await job.updateData({ ...job.data, infraRetry: { since: retry.since, n: retry.n + 1 } }).catch(() => {});
+  return retryLater(job, token, infraBackoff(retry.n), opts.maxMs);
+}
+
 export class Queues {
   readonly advance: Queue<AdvanceJob>;
   readonly trials: Queue<TrialJob>;
   readonly gpuTrials: Queue<TrialJob>;
 
-  constructor(readonly connection: Redis, readonly config: QueueConfig) {
+  /** `onError`: what a queue's `error` event does (every queue has a listener: an unhandled one ends the process). */
+  constructor(readonly connection: Redis, readonly config: QueueConfig, onError: (err: Error) => void = () => {}) {
     const prefix = config.QUEUE_PREFIX;
     this.advance = new Queue(ADVANCE_QUEUE, { connection, prefix });
     this.trials = new Queue(TRIALS_QUEUE, { connection, prefix });
     this.gpuTrials = new Queue(GPU_TRIALS_QUEUE, { connection, prefix });
+    for (const q of [this.advance, this.trials, this.gpuTrials]) q.on("error", onError);
+  }
+
+  private markerKey(): string {
+    return `${this.config.QUEUE_PREFIX}:reconciled`;
+  }
+
+  /** Marks this Redis as holding the queues the reconciler last rebuilt (see `queuesLost`). */
+  async markQueues(): Promise<void> {
+    await this.connection.set(this.markerKey(), String(Date.now()));
+  }
+
+  /** True when Redis lost the marker, so its queues with it: flushed, or restarted without persistence. */
+  async queuesLost(): Promise<boolean> {
+    return (await this.connection.exists(this.markerKey())) === 0;
   }
 
   private gpuKey(worker = "*"): string {
@@ -112,11 +182,19 @@ export class Queues {
     };
   }
 
-  /** Enqueues trials; a supernet job goes to the GPU queue when a GPU trainer is there to take it. */
-  async enqueueTrials(trials: ReadonlyArray<{ id: string; kind?: string }>): Promise<void> {
+  /**
+   * Enqueues trials; a supernet job goes to the GPU queue when a GPU trainer is there to take it. A `priority`
+   * (1 first, as BullMQ counts) orders trials of different searches: the orchestrator gives each its rank among
+   * its search's trials in flight, so searches take turns.
+   */
+  async enqueueTrials(trials: ReadonlyArray<{ id: string; kind?: string; priority?: number }>): Promise<void> {
     if (trials.length === 0) return;
     const gpu = trials.some((t) => t.kind === "supernet") && (await this.gpuTrainerPresent());
-    const job = (t: { id: string }) => ({ name: "trial", data: { trialId: t.id }, opts: this.trialJobOptions(t.id) });
+    const job = (t: { id: string; priority?: number }) => ({
+      name: "trial",
+      data: { trialId: t.id },
+      opts: { ...this.trialJobOptions(t.id), ...(t.priority ? { priority: Math.min(t.priority, 2 ** 21) } : {}) },
+    });
     const toGpu = gpu ? trials.filter((t) => t.kind === "supernet") : [];
     const toAny = trials.filter((t) => !toGpu.includes(t));
     if (toAny.length) await this.trials.addBulk(toAny.map(job));

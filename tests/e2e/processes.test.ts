@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { createDb } from "../../src/db/client.js";
+import { DEFAULT_PROJECT_ID } from "../../src/db/projects.js";
 import { createSearch } from "../../src/db/searches.js";
 import { advanceSearch } from "../../src/orchestrator/advance.js";
 import { Queues, createRedis } from "../../src/queue/queues.js";
@@ -95,7 +96,7 @@ describe("SIGTERM", () => {
 
   it("a trainer finishes the trial in hand, takes no new one, and exits 0", async () => {
     const spaces = SpaceRegistry.fromDirectory(config.SEARCH_SPACES_DIR);
-    const search = await createSearch(db, {
+    const search = await createSearch(db, { projectId: DEFAULT_PROJECT_ID }, {
       name: "drain", space: "nasbench201", task: "cifar10", strategy: { type: "random" }, evaluator: { type: "benchmark", dataset: "cifar10", latencyMs: 3000 },
       objectiveMetric: "test_accuracy", objectiveDirection: "maximize", maxTrials: 10, maxParallel: 3, maxFailures: 10, seed: 1,
     });

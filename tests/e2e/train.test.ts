@@ -112,12 +112,12 @@ describe("searches that train with tfjs, over HTTP with two trainers", () => {
         expect(detail.metrics.backend).toBe(wasmLabel);
         expect(detail.curve.some((p: { values: Record<string, number> }) => "train_loss" in p.values)).toBe(true);
         expect(detail.artifacts.map((a: { name: string }) => a.name)).toContain("density.png");
-        const png = await fetch(`${cluster.base}/v1/trials/${t.id}/artifacts/density.png`);
+        const png = await cluster.fetch(`/v1/trials/${t.id}/artifacts/density.png`);
         expect(png.status).toBe(200);
         expect(png.headers.get("content-type")).toBe("image/png");
         expect([...new Uint8Array(await png.arrayBuffer()).slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
       }
-      expect((await fetch(`${cluster.base}/v1/trials/${search.best.id}/artifacts/nope.png`)).status).toBe(404);
+      expect((await cluster.fetch(`/v1/trials/${search.best.id}/artifacts/nope.png`)).status).toBe(404);
     } finally {
       await cluster.stop();
     }

@@ -1,22 +1,21 @@
 /**
  * The REST API in-process (app.inject) against the real PostgreSQL and Redis of this test run.
  */
-import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { advanceSearch } from "../../src/orchestrator/advance.js";
 import { completeTrial } from "../../src/db/trials.js";
 import { freshDatabase } from "../setup/env.js";
-import { NB201_SEARCH, openServices } from "../setup/services.js";
+import { NB201_SEARCH, openServices, withKey, type Client } from "../setup/services.js";
 
 let services: Awaited<ReturnType<typeof openServices>>;
-let app: FastifyInstance;
+let app: Client;
 let database: Awaited<ReturnType<typeof freshDatabase>>;
 
 // A database of its own: the leaderboard and listings here must not see other files' searches.
 beforeAll(async () => {
   database = await freshDatabase("api");
   services = await openServices({ DATABASE_URL: database.url, QUEUE_PREFIX: `${inject("queuePrefix")}_api` });
-  app = await services.app();
+  app = withKey(await services.app(), (await services.key("api-a")).key);
 });
 afterAll(async () => {
   await app.close();

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
+import { DEFAULT_PROJECT_ID } from "../../src/db/projects.js";
 import { createSearch } from "../../src/db/searches.js";
 import { completeTrial } from "../../src/db/trials.js";
 import { migrate } from "../../src/db/migrate.js";
@@ -25,8 +26,8 @@ async function startWorkers(s: typeof services) {
   processes.push(await startOrchestrator(config), await startTrainer(config));
 }
 
-const search = (overrides: Partial<Parameters<typeof createSearch>[1]> = {}) =>
-  createSearch(services.db, {
+const search = (overrides: Partial<Parameters<typeof createSearch>[2]> = {}) =>
+  createSearch(services.db, { projectId: DEFAULT_PROJECT_ID }, {
     name: "t", space: "nasbench201", task: "cifar10", strategy: { type: "random" }, evaluator: { type: "benchmark", dataset: "cifar10" },
     objectiveMetric: "test_accuracy", objectiveDirection: "maximize", maxTrials: 20, maxParallel: 4, maxFailures: 20, seed: 3, ...overrides,
   });
@@ -145,7 +146,7 @@ describe("cancellation", () => {
     await services.queues.enqueueAdvance(s.id);
     const running = await waitFor("a running trial", () => services.db.trial.findFirst({ where: { searchId: s.id, status: "running" } }), 30_000, 100);
     const { cancelSearch } = await import("../../src/db/searches.js");
-    await cancelSearch(services.db, s.id);
+    await cancelSearch(services.db, { projectId: DEFAULT_PROJECT_ID }, s.id);
     const t0 = Date.now();
     // The trainer notices within its poll interval (2 s) and its job ends well before the 20 s of "training".
     await waitFor("the trial's job to end", async () => (await services.queues.trials.getJobState(running.id)) !== "active", 10_000, 100);

@@ -3,11 +3,16 @@
  * of their own, driven over HTTP.
  */
 import { inject } from "vitest";
+import { newKey } from "../../src/db/projects.js";
 import { freePort, freshDatabase, startWorker, stopWorkers, testEnv, waitFor, waitForApi, type Started } from "./env.js";
 
 export interface Cluster {
   base: string;
+  /** An admin key of the cluster's project (API_ADMIN_KEY of its API), sent by get, post and fetch. */
+  key: string;
   trainers: Started[];
+  /** fetch() with the cluster's key. */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
   get(url: string): Promise<any>;
   post(url: string, body: unknown): Promise<{ status: number; body: any }>;
   /** Polls the search until it ends; returns its final representation. */
@@ -22,7 +27,8 @@ export async function startCluster(name: string, opts: { trainers?: number; trai
   const db = await freshDatabase(name);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = testEnv({ DATABASE_URL: db.url, QUEUE_PREFIX: `${inject("queuePrefix")}_${name}`, PORT: String(port), RECONCILE_INTERVAL_S: "5" });
+  const key = newKey();
+  const env = testEnv({ DATABASE_URL: db.url, QUEUE_PREFIX: `${inject("queuePrefix")}_${name}`, PORT: String(port), RECONCILE_INTERVAL_S: "5", API_ADMIN_KEY: key });
   const api = startWorker("api", env);
   const procs: Started[] = [api, startWorker("orchestrator", env)];
   const trainers = Array.from({ length: opts.trainers ?? 2 }, () => startWorker("trainer", { ...env, ...opts.trainerEnv }));
@@ -37,13 +43,16 @@ export async function startCluster(name: string, opts: { trainers?: number; trai
     await stop();
     throw err;
   }
-  const get = async (url: string) => (await fetch(`${base}${url}`)).json();
+  const authorized = (url: string, init: RequestInit = {}) => fetch(`${base}${url}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } });
+  const get = async (url: string) => (await authorized(url)).json();
   return {
     base,
+    key,
     trainers,
+    fetch: authorized,
     get,
     async post(url, body) {
-      const res = await fetch(`${base}${url}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const res = await authorized(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       return { status: res.status, body: await res.json() };
     },
     waitForSearch: (id, timeoutMs) =>

@@ -1,9 +1,27 @@
 /** Real connections for in-process integration tests: this run's PostgreSQL database and Redis prefix. */
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { createDb } from "../../src/db/client.js";
+import { createKey, ensureProject, type Role } from "../../src/db/projects.js";
 import { startApi, type ApiHandle } from "../../src/processes.js";
 import { Queues, createRedis } from "../../src/queue/queues.js";
 import { SpaceRegistry } from "../../src/spaces/registry.js";
 import { testConfig } from "./env.js";
+
+/** An app whose requests carry an API key (each request may still set its own `authorization`). */
+export interface Client {
+  inject(opts: InjectOptions | string): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export function withKey(app: FastifyInstance, key: string | null): Client {
+  return {
+    inject: (opts) => {
+      const o = typeof opts === "string" ? { url: opts } : opts;
+      return app.inject({ ...o, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...o.headers } });
+    },
+    close: () => app.close(),
+  };
+}
 
 export async function openServices(overrides: Record<string, string> = {}) {
   const config = testConfig(overrides);
@@ -23,6 +41,11 @@ export async function openServices(overrides: Record<string, string> = {}) {
       const api = await startApi(config, { listen: false, logger: false });
       apis.push(api);
       return api.app;
+    },
+    /** A new key of the project `project` (made if missing). */
+    async key(project: string, role: Role = "admin"): Promise<{ key: string; projectId: string }> {
+      const p = await ensureProject(db, project);
+      return { key: (await createKey(db, p.id, role)).key, projectId: p.id };
     },
     async close() {
       await Promise.all(apis.map((a) => a.close()));

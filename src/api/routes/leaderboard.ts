@@ -36,11 +36,11 @@ export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
       let { task = null, metric = null } = request.query;
       if (!task || !metric) {
         // Defaults come from the newest search of the space (and task): one index lookup.
-        const newest = await newestSearchOf(db, space, task ?? undefined);
+        const newest = await newestSearchOf(db, request.principal, space, task ?? undefined);
         task ??= newest?.task ?? null;
         metric ??= newest?.objectiveMetric ?? null;
       }
-      const rows = task && metric ? await leaderboard(db, { space, task, metric, limit }) : [];
+      const rows = task && metric ? await leaderboard(db, request.principal, { space, task, metric, limit }) : [];
       return { space, task, metric, rows };
     },
   );

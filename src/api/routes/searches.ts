@@ -1,9 +1,10 @@
 /** /v1/searches: submit, list, read, cancel searches, and list a search's trials. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { checkSearch } from "../../catalogue/index.js";
+import { checkLimits, checkSearch } from "../../catalogue/index.js";
 import { searchStatusSchema, trialStatusSchema } from "../../core/status.js";
 import { cancelSearch, createSearch, getSearch, listSearches, searchProgress, trialCounts } from "../../db/searches.js";
+import type { Scope } from "../../db/projects.js";
 import { alphaSeries, latestSupernet, listTrials } from "../../db/trials.js";
 import { ApiError, badRequest, errorBodySchema, notFound } from "../errors.js";
 import { alphaSeriesSchema, createSearchBody, pageQuery, searchDetailSchema, searchSchema, trialSchema, uuidParam } from "../schemas.js";
@@ -12,18 +13,18 @@ import { searchView, trialView } from "../views.js";
 const tags = ["searches"];
 
 export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { db, queues, spaces } = app.services;
+  const { db, queues, spaces, config } = app.services;
 
-  const detail = async (id: string) => {
-    const search = await getSearch(db, id);
+  const detail = async (scope: Scope, id: string) => {
+    const search = await getSearch(db, scope, id);
     if (!search) throw notFound("search", id);
     const [counts, progress, supernet] = await Promise.all([
-      trialCounts(db, id),
+      trialCounts(db, scope, id),
       searchProgress(db, search),
-      latestSupernet(db, id),
+      latestSupernet(db, scope, id),
     ]);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const alphas = supernet ? (await alphaSeries(db, id)).filter((a) => a.trialId === supernet.id).at(-1)?.alphas ?? null : null;
+    const alphas = supernet ? (await alphaSeries(db, scope, id)).filter((a) => a.trialId === supernet.id).at(-1)?.alphas ?? null : null;
     return {
       ...searchView(search),
       trials: { total, ...counts },
@@ -35,14 +36,16 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     "/v1/searches",
-    { schema: { tags, summary: "Submit a search", body: createSearchBody, response: { 201: searchDetailSchema, 400: errorBodySchema, 413: errorBodySchema } } },
+    { schema: { tags, summary: "Submit a search", body: createSearchBody, response: { 201: searchDetailSchema, 400: errorBodySchema, 413: errorBodySchema, 429: errorBodySchema } } },
     async (request, reply) => {
       const body = request.body;
       const space = spaces.get(body.space);
       if (!space) throw badRequest("space", `unknown search space '${body.space}'; available: ${spaces.ids().join(", ")}`);
       const checked = checkSearch(space, body as Parameters<typeof checkSearch>[1]);
       if ("problem" in checked) throw badRequest(checked.problem.field, checked.problem.message);
-      const search = await createSearch(db, {
+      const beyond = checkLimits(space, body as Parameters<typeof checkLimits>[1], config);
+      if (beyond) throw badRequest(beyond.field, beyond.message);
+      const search = await createSearch(db, request.principal, {
         name: body.name,
         space: space.id,
         task: checked.task,
@@ -55,10 +58,14 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
         maxFailures: body.budget.maxFailures ?? body.budget.maxTrials,
         scheduler: body.scheduler,
         seed: body.seed,
-      });
+      }, config.MAX_ACTIVE_SEARCHES_PER_PROJECT);
+      if (!search) {
+        const limit = config.MAX_ACTIVE_SEARCHES_PER_PROJECT;
+        throw new ApiError(429, "quota_exceeded", `the project has ${limit} searches queued or running, its quota (MAX_ACTIVE_SEARCHES_PER_PROJECT = ${limit}): wait for one to end or cancel one`);
+      }
       await queues.enqueueAdvance(search.id);
       reply.status(201).header("location", `/v1/searches/${search.id}`);
-      return detail(search.id);
+      return detail(request.principal, search.id);
     },
   );
 
@@ -73,7 +80,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const page = await listSearches(db, request.query);
+      const page = await listSearches(db, request.principal, request.query);
       return { items: page.items.map(searchView), nextCursor: page.nextCursor };
     },
   );
@@ -81,7 +88,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/searches/:id",
     { schema: { tags, summary: "A search: status, trial counts, best trial and best-so-far series", params: uuidParam, response: { 200: searchDetailSchema, 400: errorBodySchema, 404: errorBodySchema } } },
-    async (request) => detail(request.params.id),
+    async (request) => detail(request.principal, request.params.id),
   );
 
   app.get(
@@ -95,8 +102,8 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      if (!(await getSearch(db, request.params.id))) throw notFound("search", request.params.id);
-      return { items: await alphaSeries(db, request.params.id) };
+      if (!(await getSearch(db, request.principal, request.params.id))) throw notFound("search", request.params.id);
+      return { items: await alphaSeries(db, request.principal, request.params.id) };
     },
   );
 
@@ -104,10 +111,10 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
     "/v1/searches/:id/cancel",
     { schema: { tags, summary: "Cancel a search and its unfinished trials", params: uuidParam, response: { 200: searchDetailSchema, 404: errorBodySchema, 409: errorBodySchema } } },
     async (request) => {
-      const result = await cancelSearch(db, request.params.id);
+      const result = await cancelSearch(db, request.principal, request.params.id);
       if (!result) throw notFound("search", request.params.id);
       if (!result.changed && result.search.status !== "cancelled") throw new ApiError(409, "conflict", `search is already ${result.search.status}`);
-      return detail(request.params.id);
+      return detail(request.principal, request.params.id);
     },
   );
 
@@ -127,11 +134,11 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const search = await getSearch(db, request.params.id);
+      const search = await getSearch(db, request.principal, request.params.id);
       if (!search) throw notFound("search", request.params.id);
       const { sort, order, ...rest } = request.query;
       const direction = order !== "best" ? order : sort === "objective" ? (search.objectiveDirection === "maximize" ? "desc" : "asc") : "asc";
-      const page = await listTrials(db, { ...rest, searchId: search.id, sort, direction });
+      const page = await listTrials(db, request.principal, { ...rest, searchId: search.id, sort, direction });
       return { items: page.items.map(trialView), nextCursor: page.nextCursor };
     },
   );

@@ -15,9 +15,9 @@ export const trialRoutes: FastifyPluginAsyncZod = async (app) => {
     "/v1/trials/:id",
     { schema: { tags, summary: "A trial with its learning curve and artifact links", params: uuidParam, response: { 200: trialDetailSchema, 400: errorBodySchema, 404: errorBodySchema } } },
     async (request) => {
-      const trial = await getTrialWithCurve(db, request.params.id);
+      const trial = await getTrialWithCurve(db, request.principal, request.params.id);
       if (!trial) throw notFound("trial", request.params.id);
-      const names = await artifactNames(db, trial.id);
+      const names = await artifactNames(db, request.principal, trial.id);
       return {
         ...trialView(trial),
         curve: trial.curve.map((p) => ({ attempt: p.attempt, step: p.step, values: p.values as Record<string, number> })),
@@ -37,7 +37,7 @@ export const trialRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const artifact = await getArtifact(db, request.params.id, request.params.name);
+      const artifact = await getArtifact(db, request.principal, request.params.id, request.params.name);
       if (!artifact) throw notFound("artifact", `${request.params.id}/${request.params.name}`);
       return reply.type(artifact.contentType).send(Buffer.from(artifact.data));
     },
