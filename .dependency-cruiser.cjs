@@ -13,8 +13,8 @@
  * mistake as a value import, even though it loads nothing. Dynamic `import()` counts too, except where a rule says.
  */
 
-/** Infrastructure packages: queues, Redis, PostgreSQL, Prisma, HTTP. */
-const INFRA_PACKAGES = "(^|/)node_modules/(@types/)?(bullmq|ioredis|pg|fastify[^/]*)/|(^|/)node_modules/(@prisma|@fastify)/";
+/** Infrastructure packages: queues, Redis, PostgreSQL, Prisma, HTTP (fastify and its plugins), metrics. */
+const INFRA_PACKAGES = "(^|/)node_modules/(@types/)?(bullmq|ioredis|pg|fastify[^/]*|prom-client)/|(^|/)node_modules/(@prisma|@fastify)/";
 /** tfjs (installed or not: `@tensorflow/tfjs-node` is optional and may be unresolvable) and native addons. */
 const HEAVY = ["(^|/)@tensorflow/", "\\.node$"];
 /** The database client: node-postgres, Prisma and the client Prisma generates. */
@@ -141,6 +141,15 @@ module.exports = {
       severity: "error",
       from: { path: "^src/(models|tasks)/" },
       to: { path: ["^src/(db|queue|api|orchestrator|trainer)/", "^src/processes\\.ts$", INFRA_PACKAGES] },
+    },
+    {
+      name: "load-tools-only-in-benchmarks",
+      comment:
+        "autocannon (a dev dependency: the HTTP load generator of bench:api) is for benchmarks/ and tests/; the service " +
+        "itself (src/, workers/, scripts/) never loads it.",
+      severity: "error",
+      from: { path: "^(src|workers|scripts)/" },
+      to: { path: "(^|/)node_modules/(@types/)?autocannon/" },
     },
     {
       name: "nothing-imports-workers",

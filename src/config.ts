@@ -24,6 +24,8 @@ export const configSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** Largest request body the API accepts, in bytes. */
   API_BODY_LIMIT: int(1024, 1_048_576),
+  /** Milliseconds a request has to arrive whole (headers and body; 408 after), and a connection may stay silent. */
+  API_REQUEST_TIMEOUT_MS: int(100, 30_000),
   /** "on": every /v1 route needs an API key (`Authorization: Bearer …`). "off": no keys, every request is an admin of
    *  the project "default" — for local experiments only (logged loudly at start). */
   AUTH: z.enum(["on", "off"]).default("on"),
@@ -33,6 +35,27 @@ export const configSchema = z.object({
   API_ADMIN_KEY: optional(z.string().min(24, "an API key has at least 24 characters").regex(/^[\x21-\x7e]+$/, "an API key is printable ASCII without spaces")),
   /** The project of API_ADMIN_KEY. */
   API_ADMIN_PROJECT: z.string().min(1).max(100).default("default"),
+  /** Requests an API key may make per minute, counted in Redis so the limit holds across API processes (requests
+   *  without a key count per client IP); more: 429 with Retry-After. /healthz, /readyz and /metrics are exempt. 0: no limit. */
+  RATE_LIMIT_PER_MINUTE: int(0, 1200),
+  /** Origins browsers may call the API from (comma-separated, e.g. `https://a.example,https://b.example`; `*`: any).
+   *  Empty: CORS off (no Access-Control-* headers: only same-origin pages can read answers). */
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.union([z.literal("*"), z.string().regex(/^https?:\/\/[^/\s,]+$/, "an origin is scheme://host[:port], without a path")]))),
+  /** max-age of the Strict-Transport-Security header, in seconds (browsers honour it over HTTPS only). 0: no header. */
+  HSTS_MAX_AGE_S: int(0, 15_552_000),
+  /** How often the API pings PostgreSQL, in ms; while the ping fails, every route but /healthz, /readyz and /metrics
+   *  answers 503 with Retry-After instead of trying the database. */
+  DB_HEALTH_CHECK_MS: int(100, 2000),
+  /** Load shedding: while the API's event loop lags more than this many ms, requests are answered 503 with
+   *  Retry-After (health and metrics routes exempt). 0: off. */
+  API_MAX_EVENT_LOOP_DELAY_MS: int(0, 0),
+  /** A bearer token GET /metrics asks for (`Authorization: Bearer <token>`). Unset: /metrics is open (it exposes
+   *  aggregate counts only, nothing of any project). */
+  METRICS_TOKEN: optional(z.string().min(16, "a metrics token has at least 16 characters")),
   /** Quotas of a project: searches queued or running at once, and trials queued or running at once (shared fairly
    *  among its searches). */
   MAX_ACTIVE_SEARCHES_PER_PROJECT: int(1, 20),
@@ -56,7 +79,8 @@ export const configSchema = z.object({
   ORCHESTRATOR_CONCURRENCY: int(1, 4),
   /** Name of this worker in trials' `worker` column; defaults to host:pid. */
   WORKER_NAME: z.string().optional(),
-  /** How long a trainer's job lock lasts without renewal; a killed trainer's trial is retried after about this long. */
+  /** How long a worker's job lock lasts without renewal; a killed trainer's trial (or orchestrator's advance) is run
+   *  again after about this long. */
   JOB_LOCK_MS: int(1000, 30_000),
   /** How often workers look for stalled jobs (of killed workers). */
   STALLED_INTERVAL_MS: int(500, 30_000),

@@ -13,7 +13,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./api/app.js";
 import { SpaceRegistry } from "./catalogue/index.js";
 import { loadConfig, type Config } from "./config.js";
-import { isInfraError } from "./core/errors.js";
+import { infraService, isInfraError } from "./core/errors.js";
 import { createOutages, type Outages } from "./core/infra.js";
 import { checkDb, createDb, type Db } from "./db/client.js";
 import { createKey, ensureProject } from "./db/projects.js";
@@ -85,7 +85,13 @@ async function openRuntime(name: ProcessName, config: Config, opts: { logger?: L
   // Every pg client, ioredis connection, BullMQ queue and worker has an `error` listener (an unhandled `error` event
   // ends a process); an outage is logged once, when it starts and when it ends.
   const outages = createOutages(log);
-  const onError = (what: string) => (err: Error) => (isInfraError(err) ? outages.redis.failed(err) : log.error({ err: err.message }, `${what} error`));
+  const onError = (what: string) => (err: Error) => {
+    if (isInfraError(err)) outages.redis.failed(err);
+    // A job Redis no longer has (flushed, restarted empty) or that another worker took over (its lock expired): the
+    // work is in PostgreSQL, and the reconciler or the other worker has it.
+    else if (/^(Missing (lock|key) for job|Lock mismatch for job)/.test(err.message)) log.warn({ err: err.message }, "a job in hand was lost by Redis or taken over");
+    else log.error({ err: err.message }, `${what} error`);
+  };
   const db = createDb(config.DATABASE_URL, opts.dbPoolSize, outages.postgres);
   const redis = createRedis(config.REDIS_URL, outages.redis);
   const queues = new Queues(redis, config, onError("queue"));
@@ -174,7 +180,15 @@ export async function startOrchestrator(config: Config): Promise<OrchestratorHan
       if (outcome.status !== "running") log.info({ searchId: job.data.searchId, status: outcome.status }, "search finished");
       return outcome.created.length;
     }),
-    { connection: createRedis(config.REDIS_URL, outages.redis), prefix: config.QUEUE_PREFIX, concurrency: config.ORCHESTRATOR_CONCURRENCY },
+    {
+      connection: createRedis(config.REDIS_URL, outages.redis),
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.ORCHESTRATOR_CONCURRENCY,
+      // An advance killed with its orchestrator holds its search's deduplication key until the stalled-job check
+      // brings it back: the same lock as trials', so that a restarted orchestrator picks it up within about JOB_LOCK_MS.
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.STALLED_INTERVAL_MS,
+    },
   );
   worker.on("failed", (job, err) => log.error({ searchId: job?.data.searchId, err: err.message }, "advance failed"));
   worker.on("error", rt.onError("worker"));
@@ -186,7 +200,7 @@ export async function startOrchestrator(config: Config): Promise<OrchestratorHan
     const sweep = reconcile(db, queues);
     sweeping = sweep.then(
       (r) => (r.requeued || r.failed ? log.warn(r, "reconciled lost work") : undefined),
-      (err: unknown) => (isInfraError(err) ? (/redis|ioredis|Connection is closed/i.test(String(err)) ? outages.redis : outages.postgres).failed(err) : log.error({ err: String(err) }, "reconcile failed")),
+      (err: unknown) => (isInfraError(err) ? (infraService(err) === "Redis" ? outages.redis : outages.postgres).failed(err) : log.error({ err: String(err) }, "reconcile failed")),
     );
     return sweep;
   };
@@ -240,7 +254,7 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
     throw new StartupError((err as Error).message);
   }
   const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}`;
-  const runner = new TrialRunner({ ...rt, workerName, log: (msg, extra) => log.info(extra ?? {}, msg) });
+  const runner = new TrialRunner({ ...rt, workerName, log: (msg, extra) => log.info(extra ?? {}, msg), debug: (msg, extra) => log.debug(extra ?? {}, msg) });
   // Worker deaths (README, "Faults"): BullMQ re-runs a stalled job without limit (maxStalledCount: never fail it);
   // the runner fails a trial whose trainer died more than MAX_STALLED_COUNT times in a row, saying so.
   // The backend decides which queues this trainer serves: a GPU trainer also takes the GPU queue (supernet jobs).
@@ -261,10 +275,13 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
     worker.on("error", rt.onError("worker"));
     return worker;
   });
+  // Every trainer's heartbeat (counted by the API's /metrics); a GPU trainer's also routes supernet jobs to it.
   const announce = () =>
-    queues.announceGpuTrainer(workerName).catch((err: unknown) => (isInfraError(err) ? rt.outages.redis.failed(err) : log.warn({ err: String(err) }, "GPU heartbeat failed")));
-  const heartbeat = gpu ? setInterval(announce, GPU_HEARTBEAT_S * 1000) : undefined;
-  if (gpu) await announce();
+    Promise.all([queues.trainerHeartbeat(workerName, gpu), gpu ? queues.announceGpuTrainer(workerName) : undefined]).catch((err: unknown) =>
+      isInfraError(err) ? rt.outages.redis.failed(err) : log.warn({ err: String(err) }, "trainer heartbeat failed"),
+    );
+  const heartbeat = setInterval(announce, GPU_HEARTBEAT_S * 1000);
+  await announce();
   const label = backendLabel();
   log.info({ worker: workerName, concurrency: config.TRAINER_CONCURRENCY, backend: label, gpu }, "trainer ready");
   return {
@@ -276,6 +293,8 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
     close: once(async () => {
       clearInterval(heartbeat);
       await Promise.all(workers.map((w) => w.close())); // waits for the jobs in hand
+      // Best effort, never holding the shutdown while Redis is away (the entry ages out by itself).
+      await Promise.race([queues.trainerGone(workerName, gpu).catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       await runner.close();
       await rt.disconnect();
     }),

@@ -3,7 +3,7 @@
  * scopes every statement the request runs (db/projects.ts), and its role bounds what it may do:
  *   read   GET routes            write   also submit and cancel searches            admin   everything
  * A route states the role it needs in its options (`config: { role: "write" }`; GET routes need `read`).
- * `/healthz`, `/readyz` and `/docs` stay open. Another project's resources are answered 404, as if they did not
+ * `/healthz`, `/readyz`, `/docs` and `/metrics` (which has its own METRICS_TOKEN) stay open. Another project's resources are answered 404, as if they did not
  * exist (never 403: that would confirm they do).
  *
  * `AUTH=off` (local experiments only, logged loudly at start) makes every request an admin of the project
@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { DEFAULT_PROJECT_ID, principalOfKey, ROLES, type Principal, type Role } from "../db/projects.js";
-import type { Services } from "./app.js";
+import type { Services } from "./services.js";
 import { ApiError } from "./errors.js";
 
 declare module "fastify" {
@@ -26,7 +26,7 @@ declare module "fastify" {
 }
 
 /** Routes anyone may call. */
-const OPEN = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/];
+const OPEN = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/, /^\/metrics$/];
 
 const rank = (role: Role) => ROLES.indexOf(role);
 

@@ -8,22 +8,96 @@ import { schedulerConfigSchema } from "../catalogue/schedulers.js";
 import { strategyConfigSchema } from "../catalogue/strategies.js";
 import { searchStatusSchema, trialKindSchema, trialStatusSchema } from "../core/status.js";
 
+/**
+ * What a string may not hold. Everywhere (any string or key of a body, query or path): NUL, which PostgreSQL
+ * cannot store in text or jsonb, and lone UTF-16 surrogates, which are not Unicode (text would silently become
+ * U+FFFD, jsonb refuses them). In names and identifiers also the other C0 and C1 control characters.
+ */
+export function stringProblem(s: string, controls: boolean): string | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return "must not contain a NUL character (\\u0000)";
+    if (controls && (c < 0x20 || (c >= 0x7f && c <= 0x9f))) return `must not contain control characters (\\u${c.toString(16).padStart(4, "0")})`;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return "must be well-formed Unicode (it has a lone UTF-16 surrogate)";
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return "must be well-formed Unicode (it has a lone UTF-16 surrogate)";
+  }
+  return undefined;
+}
+
+/** A line of text: 1 to `max` characters, no control characters, well-formed Unicode. */
+export const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .superRefine((s, ctx) => {
+      const problem = stringProblem(s, true);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
+
+/** Deepest nesting of arrays and objects a request may have (an architecture needs a handful of levels). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * The first place in a parsed body, query or path where a value cannot be stored or walked safely: a string or key
+ * with NUL or a lone surrogate, or nesting deeper than MAX_JSON_DEPTH (libraries that walk JSON recursively, such as
+ * Prisma's serializer, overflow the stack). Iterative, so any depth JSON.parse returns is fine.
+ */
+export function unstorable(value: unknown, maxDepth = MAX_JSON_DEPTH): { path: Array<string | number>; message: string } | undefined {
+  const stack: Array<{ v: unknown; path: Array<string | number> }> = [{ v: value, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === "string") {
+      const problem = stringProblem(v, false);
+      if (problem) return { path, message: problem };
+      continue;
+    }
+    if (v === null || typeof v !== "object") continue;
+    if (path.length >= maxDepth) return { path, message: `nested deeper than ${maxDepth} levels of arrays and objects` };
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: [...path, i] });
+      continue;
+    }
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      const problem = stringProblem(key, false);
+      if (problem) return { path, message: `key ${printable(key)} ${problem}` };
+      stack.push({ v: (v as Record<string, unknown>)[key], path: [...path, key] });
+    }
+  }
+  return undefined;
+}
+
+/** A string for an error message: JSON-quoted (so NUL and surrogates are escapes) and at most about 60 characters. */
+export function printable(s: string): string {
+  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+}
+
+/** Longest identifier the API takes (a space id, a leaderboard task, a metric, an artifact name). */
+export const MAX_ID_LENGTH = 200;
+/** An identifier: a search space's id, a task key, a metric, an artifact's name. */
+export const identifier = () => text(MAX_ID_LENGTH);
+
 export const uuidParam = z.object({ id: z.string().uuid("must be a UUID") });
 
 export const objectiveSchema = z.strictObject({
-  metric: z.string().min(1).describe("metric the evaluator reports, e.g. test_accuracy, val_bpc, gap_nats"),
+  metric: identifier().describe("metric the evaluator reports, e.g. test_accuracy, val_bpc, gap_nats"),
   direction: z.enum(["minimize", "maximize"]),
 });
 
 export const budgetSchema = z.strictObject({
   maxTrials: z.number().int().min(1).max(1_000_000).describe("the search completes when this many trials have completed"),
   maxParallel: z.number().int().min(1).max(10_000).default(4).describe("trials queued or running at once (default 4)"),
-  maxFailures: z.number().int().min(0).optional().describe("failed trials tolerated before the search fails (default: maxTrials)"),
+  maxFailures: z.number().int().min(0).max(1_000_000).optional().describe("failed trials tolerated before the search fails (default: maxTrials)"),
 });
 
 export const createSearchBody = z.strictObject({
-  name: z.string().min(1).max(200),
-  space: z.string().min(1).describe("id of a search space (GET /v1/search-spaces)"),
+  name: text(200),
+  space: identifier().describe("id of a search space (GET /v1/search-spaces)"),
   strategy: strategyConfigSchema,
   evaluator: evaluatorConfigSchema,
   objective: objectiveSchema,

@@ -59,6 +59,7 @@ export const benchmarkOptions = z.object({
   curveNoise: z
     .number()
     .min(0)
+    .max(100)
     .default(2)
     .describe("under a multi-fidelity scheduler: spread σ0 of the simulated learning curve at the smallest budget, in accuracy points (default 2; see src/evaluators/simulated-curve.ts)"),
 });
@@ -103,7 +104,7 @@ export const trainOptions = z.strictObject({
   budget: z
     .strictObject({
       steps: z.number().int().min(1).max(1_000_000).describe("training steps"),
-      seconds: z.number().positive().optional().describe("wall-clock limit; training stops at whichever comes first"),
+      seconds: z.number().positive().max(604_800).optional().describe("wall-clock limit (at most a week); training stops at whichever comes first"),
     })
     .optional()
     .describe("training budget (default: the family's, 200 steps for transformers, 1000 for flows)"),
@@ -167,10 +168,13 @@ export function evaluatorEntry(type: string): EvaluatorEntry | undefined {
   return (EVALUATOR_CATALOGUE as readonly EvaluatorEntry[]).find((e) => e.type === type);
 }
 
-/** Request schema of a search's `evaluator`: a union discriminated by `type` over the evaluators searches may use. */
+/**
+ * Request schema of a search's `evaluator`: a union discriminated by `type` over the evaluators searches may use,
+ * strict (an unknown option is an error; the option schemas stay lenient for the evaluators that parse with them).
+ */
 export const evaluatorConfigSchema = z.discriminatedUnion(
   "type",
-  EVALUATOR_CATALOGUE.filter((e) => e.forSearches).map((e) => e.options.extend({ type: z.literal(e.type) }).describe(e.description)) as unknown as [
+  EVALUATOR_CATALOGUE.filter((e) => e.forSearches).map((e) => e.options.extend({ type: z.literal(e.type) }).strict().describe(e.description)) as unknown as [
     z.ZodObject<{ type: z.ZodLiteral<string> }>,
     ...z.ZodObject<{ type: z.ZodLiteral<string> }>[],
   ],

@@ -30,6 +30,7 @@ export const evolutionOptions = z.object({
     .describe("S: members sampled per tournament; the best of them is the parent (default 10; must be ≤ populationSize)"),
   seedArchitectures: z
     .array(z.record(z.string(), z.unknown()))
+    .max(1000)
     .optional()
     .describe("architectures to warm-start with (e.g. a known good model or the leaderboard's best): proposed first, before any random sample"),
   maxDuplicateTries: z
@@ -70,7 +71,7 @@ export const dartsOptions = z.object({
     .default(1)
     .describe("1: first-order DARTS (V1, default); 2: second order with the finite-difference Hessian–vector product (V2, ~3× the cost of an α step)"),
   supernetSteps: z.number().int().min(1).max(100_000).default(200).describe("iterations of the supernet training (default 200)"),
-  warmupSteps: z.number().int().min(0).optional().describe("first iterations that train the weights only, before α starts (default: a quarter of supernetSteps)"),
+  warmupSteps: z.number().int().min(0).max(100_000).optional().describe("first iterations that train the weights only, before α starts (default: a quarter of supernetSteps)"),
   weightLearningRate: z
     .number()
     .positive()
@@ -78,27 +79,28 @@ export const dartsOptions = z.object({
     .optional()
     .describe("peak AdamW learning rate of the supernet weights, warm-up and cosine decay (default 3e-3 for transformers; for flows the train config's learningRate, else 1e-2)"),
   alphaLearningRate: z.number().positive().max(10).default(3e-2).describe("Adam learning rate of α (default 3e-2; the paper's 3e-4 is for its ~20,000 steps)"),
-  alphaWeightDecay: z.number().min(0).default(1e-3).describe("L2 weight decay on α (default 1e-3, the paper's)"),
-  unrolledLearningRate: z.number().min(0).optional().describe("order 2: ξ of the virtual step w − ξ∇L_train (default: the weight learning rate of the step)"),
+  alphaWeightDecay: z.number().min(0).max(10).default(1e-3).describe("L2 weight decay on α (default 1e-3, the paper's)"),
+  unrolledLearningRate: z.number().min(0).max(10).optional().describe("order 2: ξ of the virtual step w − ξ∇L_train (default: the weight learning rate of the step)"),
   deriveTop: z.number().int().min(0).max(20).default(2).describe("alternatives derived after the argmax architecture (default 2); each becomes a trial"),
-  alphaEvery: z.number().int().min(1).default(10).describe("report α of every decision every this many steps (default 10, and at the start and end)"),
+  alphaEvery: z.number().int().min(1).max(100_000).default(10).describe("report α of every decision every this many steps (default 10, and at the start and end)"),
   remedy: z
     .enum(REMEDIES)
     .default("none")
     .describe(
       "collapse remedy: none (default), darts+ (stop early when more than maxParameterFree layers select `none`), darts- (auxiliary skip with a weight decaying to 0); transformers only, flows have no parameter-free candidate",
     ),
-  maxParameterFree: z.number().int().min(0).optional().describe("darts+: most decisions that may select a parameter-free candidate (default: half the layers, rounded down)"),
-  auxSkipWeight: z.number().min(0).default(1).describe("darts-: initial weight β of the auxiliary skip, decayed linearly to 0 (default 1)"),
-  attentionCandidates: z.array(z.enum(ATTENTION_KINDS)).min(1).optional().describe("attention kinds mixed in every layer (default: every kind of the space)"),
+  maxParameterFree: z.number().int().min(0).max(10_000).optional().describe("darts+: most decisions that may select a parameter-free candidate (default: half the layers, rounded down)"),
+  auxSkipWeight: z.number().min(0).max(100).default(1).describe("darts-: initial weight β of the auxiliary skip, decayed linearly to 0 (default 1)"),
+  attentionCandidates: z.array(z.enum(ATTENTION_KINDS)).min(1).max(64).optional().describe("attention kinds mixed in every layer (default: every kind of the space)"),
   activationCandidates: z
-    .array(z.string().min(1))
+    .array(z.string().min(1).max(100))
     .min(1)
+    .max(64)
     .optional()
     .describe("activations mixed in every layer: the feed-forward activations of a transformer, the conditioner activations of a flow (default: every activation of the space)"),
   allowNone: z.boolean().default(true).describe("add `none` (the layer drops attention) to the attention candidates (default true)"),
-  window: z.number().int().min(1).optional().describe("window of the local-attention candidate (default 16, or the base's)"),
-  stride: z.number().int().min(1).optional().describe("stride of the strided-attention candidate (default 8, or the base's)"),
+  window: z.number().int().min(1).max(1_000_000).optional().describe("window of the local-attention candidate (default 16, or the base's)"),
+  stride: z.number().int().min(1).max(1_000_000).optional().describe("stride of the strided-attention candidate (default 8, or the base's)"),
   baseArchitecture: z
     .record(z.string(), z.unknown())
     .optional()
@@ -164,10 +166,14 @@ export const STRATEGY_CATALOGUE = [
 export type StrategyType = (typeof STRATEGY_CATALOGUE)[number]["type"];
 export const STRATEGY_TYPES = STRATEGY_CATALOGUE.map((s) => s.type) as StrategyType[];
 
-/** Request schema of `strategy`: a union discriminated by `type`, each with its own options. */
+/**
+ * Request schema of `strategy`: a union discriminated by `type`, each with its own options, strict: an unknown
+ * option (a typo such as `populationSze`) is an error, not silently dropped. The option schemas themselves stay
+ * lenient for the implementations that parse stored options with them.
+ */
 export const strategyConfigSchema = z.discriminatedUnion(
   "type",
-  STRATEGY_CATALOGUE.map((s) => s.options.extend({ type: z.literal(s.type) }).describe(s.description)) as unknown as [
+  STRATEGY_CATALOGUE.map((s) => s.options.extend({ type: z.literal(s.type) }).strict().describe(s.description)) as unknown as [
     z.ZodObject<{ type: z.ZodLiteral<string> }>,
     ...z.ZodObject<{ type: z.ZodLiteral<string> }>[],
   ],

@@ -26,24 +26,24 @@ export const transformerTrainConfigSchema = z.object({
   budget: z
     .object({
       steps: z.number().int().min(1).max(1_000_000).default(200).describe("training steps (default 200)"),
-      seconds: z.number().positive().optional().describe("wall-clock limit on training steps; training stops at whichever comes first"),
+      seconds: z.number().positive().max(604_800).optional().describe("wall-clock limit on training steps (at most a week); training stops at whichever comes first"),
     })
     .default({ steps: 200 }),
   batchSize: z.number().int().min(1).max(1024).default(12).describe("sequences per step (default 12)"),
   contextLength: z.number().int().min(4).max(2048).default(64).describe("tokens per sequence (default 64)"),
   learningRate: z.number().positive().max(1).default(1e-3).describe("peak learning rate of AdamW (default 1e-3)"),
-  minLearningRate: z.number().min(0).optional().describe("learning rate at the end of the cosine decay (default learningRate / 10)"),
-  warmupSteps: z.number().int().min(0).optional().describe("linear warm-up steps (default: 10% of the steps, at most 100)"),
+  minLearningRate: z.number().min(0).max(1).optional().describe("learning rate at the end of the cosine decay (default learningRate / 10)"),
+  warmupSteps: z.number().int().min(0).max(1_000_000).optional().describe("linear warm-up steps (default: 10% of the steps, at most 100)"),
   weightDecay: z.number().min(0).max(1).default(0.1).describe("AdamW decoupled weight decay on matrices and embeddings (default 0.1)"),
   beta2: z.number().min(0).max(1).default(0.99).describe("AdamW β₂ (default 0.99)"),
-  clipNorm: z.number().min(0).default(1).describe("gradient clipping by global norm, 0 = off (default 1)"),
-  evalEvery: z.number().int().min(1).optional().describe("validation every this many steps (default: 4 times per run, and after the last step)"),
-  logEvery: z.number().int().min(1).default(10).describe("training loss reported every this many steps (default 10)"),
+  clipNorm: z.number().min(0).max(1e6).default(1).describe("gradient clipping by global norm, 0 = off (default 1)"),
+  evalEvery: z.number().int().min(1).max(1_000_000).optional().describe("validation every this many steps (default: 4 times per run, and after the last step)"),
+  logEvery: z.number().int().min(1).max(1_000_000).default(10).describe("training loss reported every this many steps (default 10)"),
   evalSequences: z.number().int().min(1).max(4096).default(64).describe("sequences of the fixed evaluation set (default 64)"),
   sampleLength: z.number().int().min(0).max(2000).default(200).describe("characters generated for the `sample` metric (default 200)"),
-  sampleTemperature: z.number().positive().default(0.8).describe("sampling temperature (default 0.8)"),
+  sampleTemperature: z.number().positive().max(100).default(0.8).describe("sampling temperature (default 0.8)"),
   recall: z
-    .object({
+    .strictObject({
       keys: z.number().int().min(1).max(26).default(16),
       values: z.number().int().min(1).max(26).default(16),
       pairs: z.number().int().min(1).max(26).default(8),
@@ -72,16 +72,16 @@ export const flowTrainConfigSchema = z.object({
   budget: z
     .object({
       steps: z.number().int().min(1).max(1_000_000).default(1000).describe("training steps (default 1000)"),
-      seconds: z.number().positive().optional().describe("wall-clock limit on training steps; training stops at whichever comes first"),
+      seconds: z.number().positive().max(604_800).optional().describe("wall-clock limit on training steps (at most a week); training stops at whichever comes first"),
     })
     .default({ steps: 1000 }),
   batchSize: z.number().int().min(1).max(8192).default(256).describe("examples per step (default 256)"),
   learningRate: z.number().positive().max(1).optional().describe("peak learning rate of AdamW (default 1e-2 for the 2-D tasks, 1e-3 for mnist)"),
   schedule: z.enum(["cosine", "constant"]).default("cosine").describe("cosine: 5% linear warm-up then cosine decay to lr/20 over the steps, or over budget.seconds if that runs out first (default); constant"),
   weightDecay: z.number().min(0).max(1).default(0).describe("AdamW decoupled weight decay on matrices (default 0)"),
-  clipNorm: z.number().min(0).default(10).describe("gradient clipping by global norm, 0 = off (default 10)"),
-  evalEvery: z.number().int().min(1).optional().describe("validation every this many steps (default: 10 times per run)"),
-  dataSeed: z.number().int().min(0).default(0).describe("seed of the 2-D datasets; the same for all trials of a search (default 0)"),
+  clipNorm: z.number().min(0).max(1e6).default(10).describe("gradient clipping by global norm, 0 = off (default 10)"),
+  evalEvery: z.number().int().min(1).max(1_000_000).optional().describe("validation every this many steps (default: 10 times per run)"),
+  dataSeed: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe("seed of the 2-D datasets; the same for all trials of a search (default 0)"),
   resolution: z.union([z.literal(14), z.literal(28)]).default(14).describe("mnist only: 14 (downsampled, 196 dims, default) or 28 (784 dims)"),
   samples: z.number().int().min(1).max(100_000).default(2000).describe("samples drawn to time sampling and draw the picture (2-D; mnist draws 64)"),
 });

@@ -21,7 +21,8 @@ export type ConnectionLost = (err: Error) => void;
  */
 export interface ConnectionObserver {
   failed(err: unknown): void;
-  ok(): void;
+  /** `startedAt`: when the statement that succeeded was sent. */
+  ok(startedAt?: number): void;
 }
 
 export function createDb(databaseUrl: string, poolSize = 10, observer: ConnectionLost | ConnectionObserver = () => {}): Db {
@@ -48,11 +49,14 @@ export function createDb(databaseUrl: string, poolSize = 10, observer: Connectio
  * transactions of `transaction` and Prisma's adapter use) to the observer; callers see the same promises.
  */
 function observe(pool: pg.Pool, watch: ConnectionObserver): void {
-  const report = (p: unknown) => {
+  // A statement answered proves PostgreSQL is there; a connection handed out does not (it may be an idle one whose
+  // server is gone), so connect() reports failures only.
+  const report = (p: unknown, proves: boolean) => {
+    const sent = Date.now();
     if (p && typeof (p as Promise<unknown>).then === "function") {
       (p as Promise<unknown>).then(
-        () => watch.ok(),
-        (err: unknown) => (isInfraError(err) ? watch.failed(err) : watch.ok()),
+        () => proves && watch.ok(sent),
+        (err: unknown) => (isInfraError(err) ? watch.failed(err) : watch.ok(sent)),
       );
     }
     return p;
@@ -60,9 +64,15 @@ function observe(pool: pg.Pool, watch: ConnectionObserver): void {
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
   Object.assign(pool, {
-    query: (...args: unknown[]) => report(query(...args)),
+    query: (...args: unknown[]) => report(query(...args), true),
     // The callback form (pg-pool's own query() uses it) is passed through: its query reports already.
-    connect: (...args: unknown[]) => (typeof args[0] === "function" ? connect(...args) : report(connect(...args))),
+    connect: (...args: unknown[]) => (typeof args[0] === "function" ? connect(...args) : report(connect(...args), false)),
+  });
+  // The statements of a client checked out (a transaction's): promise-style ones report; pg-pool's own callback-style
+  // ones are pool.query's, which reports already.
+  pool.on("connect", (client) => {
+    const clientQuery = client.query.bind(client) as (...args: unknown[]) => unknown;
+    Object.assign(client, { query: (...args: unknown[]) => report(clientQuery(...args), true) });
   });
 }
 

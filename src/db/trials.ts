@@ -135,11 +135,6 @@ export async function unfinishedTrials(db: Db): Promise<Array<{ id: string; kind
   return rows.map((r) => ({ id: r.id, kind: r.kind as TrialKind }));
 }
 
-/** A search's latest supernet job, if it has one (DARTS). */
-export function latestSupernet(db: Db, scope: Scope, searchId: string) {
-  return db.trial.findFirst({ where: { searchId, kind: "supernet", search: { projectId: scope.projectId } }, orderBy: { seq: "desc" }, select: { id: true, status: true } });
-}
-
 export async function addCurvePoints(db: Db, trialId: string, attempt: number, points: Array<{ step: number; values: Record<string, number> }>): Promise<void> {
   if (points.length === 0) return;
   await db.pool.query(

@@ -141,6 +141,30 @@ export class Queues {
     await this.connection.set(this.gpuKey(worker), "1", "EX", GPU_HEARTBEAT_S * 3);
   }
 
+  private trainersKey(): string {
+    return `${this.config.QUEUE_PREFIX}:trainers`;
+  }
+
+  /** Every trainer's heartbeat (call every GPU_HEARTBEAT_S seconds): its entry, scored by time, in one sorted set. */
+  async trainerHeartbeat(worker: string, gpu: boolean): Promise<void> {
+    await this.connection.zadd(this.trainersKey(), Date.now(), `${gpu ? "gpu" : "cpu"}:${worker}`);
+  }
+
+  /** A trainer that stops removes its entry (one killed outright ages out in three heartbeats). */
+  async trainerGone(worker: string, gpu: boolean): Promise<void> {
+    await this.connection.zrem(this.trainersKey(), `${gpu ? "gpu" : "cpu"}:${worker}`);
+  }
+
+  /** Trainers with a heartbeat in the last three GPU_HEARTBEAT_S (older entries are dropped), by kind. */
+  async liveTrainers(): Promise<{ cpu: number; gpu: number }> {
+    const key = this.trainersKey();
+    const since = Date.now() - GPU_HEARTBEAT_S * 3000;
+    await this.connection.zremrangebyscore(key, "-inf", `(${since}`);
+    const members = await this.connection.zrange(key, 0, -1);
+    const gpu = members.filter((m) => m.startsWith("gpu:")).length;
+    return { cpu: members.length - gpu, gpu };
+  }
+
   async gpuTrainerPresent(): Promise<boolean> {
     const [, keys] = await this.connection.scan("0", "MATCH", this.gpuKey(), "COUNT", 1000);
     return keys.length > 0;

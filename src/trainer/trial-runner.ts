@@ -21,7 +21,7 @@
  */
 import type { Job } from "bullmq";
 import type { Config } from "../config.js";
-import { classifyError, errorText, InfraError, isInfraError, TrialTimeout, type InfraService } from "../core/errors.js";
+import { classifyError, errorText, isInfraError, TrialTimeout, type InfraService } from "../core/errors.js";
 import { createOutages, infraBackoff, retryInfra, type Outages } from "../core/infra.js";
 import type { Db } from "../db/client.js";
 import { reportRungOnce, rungDecision, type RungDecision } from "../db/rungs.js";
@@ -39,6 +39,8 @@ export interface TrialRunnerDeps {
   config: Config;
   workerName: string;
   log: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Where the runner says, at debug level, which statement of a trial waits for a service to come back. */
+  debug?: (msg: string, extra?: Record<string, unknown>) => void;
   /** The process's PostgreSQL and Redis outage trackers (each outage logged once); the runner's own by default. */
   outages?: Outages;
 }
@@ -47,6 +49,8 @@ export interface TrialRunnerDeps {
 const POLL_MS = 2000;
 /** How often a trial waiting at a rung looks for the orchestrator's decision (doubling from the first, up to the last). */
 const DECISION_POLL_MS = [5, 200] as const;
+/** How long recording a job's stall count may wait for Redis (best effort: not worth holding the job for). */
+const ALIVE_RECORD_MS = 5000;
 
 export class TrialRunner {
   private readonly evaluators = new Map<string, Evaluator>();
@@ -68,7 +72,8 @@ export class TrialRunner {
   /** Runs one statement of work in hand against a service, riding out an outage of it (up to INFRA_RETRY_MAX_S). */
   private retry<T>(service: InfraService, what: string, fn: () => Promise<T>): Promise<T> {
     const outage = service === "PostgreSQL" ? this.outages.postgres : this.outages.redis;
-    return retryInfra(what, fn, { service, outage, maxMs: this.deps.config.INFRA_RETRY_MAX_S * 1000 });
+    const onRetry = (err: unknown) => this.deps.debug?.(`retrying until ${service} is back: ${what}`, { err: String((err as Error)?.message ?? err) });
+    return retryInfra(what, fn, { service, outage, maxMs: this.deps.config.INFRA_RETRY_MAX_S * 1000, onRetry });
   }
 
   private pg<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -270,7 +275,9 @@ export class TrialRunner {
   private async aliveAfterAttempt(job: Job<TrialJob>): Promise<void> {
     const stalled = job.stalledCounter ?? 0;
     if (stalled === (job.data.stalledBase ?? 0)) return;
-    await this.redis("record the job's stalls", () => job.updateData({ ...job.data, stalledBase: stalled })).catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([job.updateData({ ...job.data, stalledBase: stalled }).catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ALIVE_RECORD_MS)))]);
+    clearTimeout(timer);
   }
 
   /**

@@ -49,7 +49,7 @@ describe("POST /v1/searches", () => {
     ["negative budget", { ...NB201_SEARCH, budget: { maxTrials: -5, maxParallel: 8 } }, 400, "budget.maxTrials"],
     ["wrong type", { ...NB201_SEARCH, seed: "one" }, 400, "seed"],
     ["missing field", { ...NB201_SEARCH, objective: undefined }, 400, "objective"],
-    ["unknown field (a typo)", { ...NB201_SEARCH, budget: { maxTrails: 5 } }, 400, "budget"],
+    ["unknown field (a typo)", { ...NB201_SEARCH, budget: { maxTrails: 5 } }, 400, "budget.maxTrails"],
     ["bad strategy option", { ...NB201_SEARCH, strategy: { type: "random", maxTriesPerProposal: 0 } }, 400, "strategy.maxTriesPerProposal"],
     ["metric the evaluator does not report", { ...NB201_SEARCH, objective: { metric: "val_bpc", direction: "minimize" } }, 400, "objective.metric"],
     ["bad direction", { ...NB201_SEARCH, objective: { metric: "test_accuracy", direction: "up" } }, 400, "objective.direction"],

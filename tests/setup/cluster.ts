@@ -11,6 +11,11 @@ export interface Cluster {
   /** An admin key of the cluster's project (API_ADMIN_KEY of its API), sent by get, post and fetch. */
   key: string;
   trainers: Started[];
+  /** Every process started so far (stopped by stop()), and the settings they run with. */
+  procs: Started[];
+  env: Record<string, string>;
+  /** Starts one more process of the cluster, with its settings (e.g. to replace one that was killed). */
+  start(name: Started["name"], env?: Record<string, string>): Started;
   /** fetch() with the cluster's key. */
   fetch(url: string, init?: RequestInit): Promise<Response>;
   get(url: string): Promise<any>;
@@ -23,12 +28,19 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(name: string, opts: { trainers?: number; trainerEnv?: Record<string, string> } = {}): Promise<Cluster> {
-  const db = await freshDatabase(name);
+/**
+ * `database`: a migrated database of the test's own (another PostgreSQL: tests/setup/private-services.ts) instead of a
+ * fresh one of this run's; `env`: settings of every process (e.g. REDIS_URL of a private Redis).
+ */
+export async function startCluster(
+  name: string,
+  opts: { trainers?: number; trainerEnv?: Record<string, string>; env?: Record<string, string>; database?: { url: string; drop(): Promise<void> } } = {},
+): Promise<Cluster> {
+  const db = opts.database ?? (await freshDatabase(name));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const key = newKey();
-  const env = testEnv({ DATABASE_URL: db.url, QUEUE_PREFIX: `${inject("queuePrefix")}_${name}`, PORT: String(port), RECONCILE_INTERVAL_S: "5", API_ADMIN_KEY: key });
+  const env = testEnv({ DATABASE_URL: db.url, QUEUE_PREFIX: `${inject("queuePrefix")}_${name}`, PORT: String(port), RECONCILE_INTERVAL_S: "5", API_ADMIN_KEY: key, ...opts.env });
   const api = startWorker("api", env);
   const procs: Started[] = [api, startWorker("orchestrator", env)];
   const trainers = Array.from({ length: opts.trainers ?? 2 }, () => startWorker("trainer", { ...env, ...opts.trainerEnv }));
@@ -49,6 +61,13 @@ export async function startCluster(name: string, opts: { trainers?: number; trai
     base,
     key,
     trainers,
+    procs,
+    env,
+    start(which, extra = {}) {
+      const p = startWorker(which, { ...env, ...(which === "trainer" ? opts.trainerEnv : {}), ...extra });
+      procs.push(p);
+      return p;
+    },
     fetch: authorized,
     get,
     async post(url, body) {

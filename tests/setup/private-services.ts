@@ -22,6 +22,9 @@ export interface PrivateRedis {
   flush(): Promise<void>;
   /** Stops the server (SIGTERM; nothing is persisted, so it comes back empty) and starts it again on the same port. */
   restart(): Promise<void>;
+  /** The two halves of a restart, for an outage as long as the test needs. */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +57,13 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       child = spawnRedis(port, dir);
       await up();
     },
+    async stopServer() {
+      await kill(child);
+    },
+    async startServer() {
+      child = spawnRedis(port, dir);
+      await up();
+    },
     async stop() {
       await kill(child);
       rmSync(dir, { recursive: true, force: true });
@@ -67,6 +77,9 @@ export interface PrivatePostgres {
   url(database: string): string;
   /** `pg_ctl restart -m fast`: every connection is closed, the server is down for a moment, then accepts again. */
   restart(): Promise<void>;
+  /** The two halves of a restart, for an outage as long as the test needs: `pg_ctl stop -m fast`, `pg_ctl start`. */
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
   /** pg_terminate_backend on every other connection to `database`; resolves with how many were terminated. */
   terminateConnections(database: string): Promise<number>;
   stop(): Promise<void>;
@@ -116,6 +129,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     async restart() {
       await pgCtl("restart", "-m", "fast");
     },
+    async stopServer() {
+      await pgCtl("stop", "-m", "fast");
+    },
+    async startServer() {
+      await pgCtl("start");
+    },
     async terminateConnections(database) {
       const client = new pg.Client({ connectionString: url("postgres") });
       await client.connect();
@@ -131,7 +150,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
     async stop() {
       try {
-        await pgCtl("stop", "-m", "immediate");
+        await pgCtl("stop", "-m", "immediate").catch(() => {}); // already stopped, perhaps
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

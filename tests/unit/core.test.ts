@@ -25,11 +25,12 @@ describe("status enums", () => {
 });
 
 describe("error classification", () => {
-  it("decides retry: trial faults and unparsable options fail at once, stops are stops, the rest is transient", () => {
+  it("decides retry: trial faults and unparsable options fail at once, stops are stops, lost connections are infrastructure, the rest is transient", () => {
     expect(classifyError(new TrialError("too big"))).toBe("trial");
     expect(classifyError(z.object({ a: z.number() }).safeParse({}).error)).toBe("trial");
     expect(classifyError(new TrialStopped("cancelled"))).toBe("stopped");
-    expect(classifyError(new Error("Connection terminated unexpectedly"))).toBe("transient");
+    expect(classifyError(new Error("Connection terminated unexpectedly"))).toBe("infra"); // tests/unit/infra.test.ts
+    expect(classifyError(new Error("the training thread exited"))).toBe("transient");
     expect(classifyError("a string")).toBe("transient");
     expect(errorText(new TrialError("x"))).toBe("TrialError: x");
   });

@@ -2,7 +2,7 @@
  * `train` trials in training threads (src/evaluators/training-thread.ts): the result, curve and logs come back as
  * in-process training gives them; stop requests and the evaluator's errors keep their meaning; a thread is reused
  * while its heap is small and replaced after a trial that grew it past the limit; a thread that dies mid-trial
- * fails the attempt with a transient error.
+ * fails the attempt with a transient error; the thread of an abandoned (timed-out) trial is terminated.
  */
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -98,5 +98,26 @@ describe("ThreadedEvaluator", () => {
     expect(err).toBeInstanceOf(TrainingThreadCrashed);
     expect(err).not.toBeInstanceOf(TrialError);
     expect((err as Error).message).toMatch(/exited .* during the trial/);
+  });
+
+  it("terminates the thread of a trial the trainer abandons (ctx.signal aborted: past TRIAL_TIMEOUT_S), and starts a fresh one next", async () => {
+    evaluator = new ThreadedEvaluator(4 * 2 ** 30);
+    const abort = new AbortController();
+    const ctx = context();
+    const t0 = Date.now();
+    const running = evaluator.evaluate(request({ config: { ...config, budget: { steps: 100_000 } } }), {
+      ...ctx,
+      signal: abort.signal,
+      reportProgress: (p) => {
+        ctx.points.push(p);
+        if (ctx.points.length === 1) abort.abort(); // mid-trial, between steps as a timeout would land
+      },
+    });
+    const err = await running.catch((e: Error) => e);
+    expect(err).toBeInstanceOf(TrainingThreadCrashed);
+    expect((err as Error).message).toMatch(/terminated: the trial was abandoned/);
+    expect(Date.now() - t0).toBeLessThan(30_000); // not the 100,000 steps
+    expect((await evaluator.evaluate(request(), context())).metrics.val_bpc).toBeGreaterThan(0);
+    expect(evaluator.threadsStarted).toBe(2);
   });
 });

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { leaderboard } from "../../db/leaderboard.js";
 import { newestSearchOf } from "../../db/searches.js";
 import { errorBodySchema } from "../errors.js";
+import { identifier } from "../schemas.js";
 
 export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db } = app.services;
@@ -15,9 +16,9 @@ export const leaderboardRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["leaderboard"],
         summary: "Best trials across all searches of a space and task, one row per distinct architecture, ranked by objective",
         querystring: z.strictObject({
-          space: z.string().min(1),
-          task: z.string().min(1).optional().describe("evaluator task, e.g. cifar10 (default: the task of the space's newest search)"),
-          metric: z.string().min(1).optional().describe("objective metric (default: the objective of the newest search of this space and task)"),
+          space: identifier().describe("id of a search space"),
+          task: identifier().optional().describe("evaluator task, e.g. cifar10 (default: the task of the space's newest search)"),
+          metric: identifier().optional().describe("objective metric (default: the objective of the newest search of this space and task)"),
           limit: z.coerce.number().int().min(1).max(1000).default(20),
         }),
         response: {

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { errorBodySchema, notFound } from "../errors.js";
+import { identifier } from "../schemas.js";
 
 const summary = z.object({ id: z.string(), version: z.number().int(), family: z.string(), description: z.string(), decisions: z.number().int(), size: z.number().describe("number of architectures before constraints") });
 
@@ -15,7 +16,7 @@ export const searchSpaceRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     "/v1/search-spaces/:id",
-    { schema: { tags, summary: "A search space's full definition", params: z.object({ id: z.string() }), response: { 200: z.unknown(), 404: errorBodySchema } } },
+    { schema: { tags, summary: "A search space's full definition", params: z.object({ id: identifier() }), response: { 200: z.unknown(), 404: errorBodySchema } } },
     async (request) => {
       const space = spaces.get(request.params.id);
       if (!space) throw notFound("search space", request.params.id);

@@ -2,12 +2,12 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { checkLimits, checkSearch } from "../../catalogue/index.js";
-import { searchStatusSchema, trialStatusSchema } from "../../core/status.js";
-import { cancelSearch, createSearch, getSearch, listSearches, searchProgress, trialCounts } from "../../db/searches.js";
+import { searchStatusSchema, TRIAL_STATUSES, trialStatusSchema } from "../../core/status.js";
+import { cancelSearch, createSearch, getSearch, listSearches, searchDetail } from "../../db/searches.js";
 import type { Scope } from "../../db/projects.js";
-import { alphaSeries, latestSupernet, listTrials } from "../../db/trials.js";
+import { alphaSeries, listTrials } from "../../db/trials.js";
 import { ApiError, badRequest, errorBodySchema, notFound } from "../errors.js";
-import { alphaSeriesSchema, createSearchBody, pageQuery, searchDetailSchema, searchSchema, trialSchema, uuidParam } from "../schemas.js";
+import { alphaSeriesSchema, createSearchBody, identifier, pageQuery, searchDetailSchema, searchSchema, trialSchema, uuidParam } from "../schemas.js";
 import { searchView, trialView } from "../views.js";
 
 const tags = ["searches"];
@@ -16,20 +16,16 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, queues, spaces, config } = app.services;
 
   const detail = async (scope: Scope, id: string) => {
-    const search = await getSearch(db, scope, id);
-    if (!search) throw notFound("search", id);
-    const [counts, progress, supernet] = await Promise.all([
-      trialCounts(db, scope, id),
-      searchProgress(db, search),
-      latestSupernet(db, scope, id),
-    ]);
+    const found = await searchDetail(db, scope, id);
+    if (!found) throw notFound("search", id);
+    const { search, counts, best, bestSoFar, supernet } = found;
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const alphas = supernet ? (await alphaSeries(db, scope, id)).filter((a) => a.trialId === supernet.id).at(-1)?.alphas ?? null : null;
     return {
       ...searchView(search),
       trials: { total, ...counts },
-      best: progress.best ? { id: progress.best.id, architecture: progress.best.architecture, archHash: progress.best.archHash, objective: progress.best.objective!, metrics: progress.best.metrics } : null,
-      bestSoFar: progress.bestSoFar,
+      best: best ? { id: best.id, architecture: best.architecture, archHash: best.archHash, objective: best.objective, metrics: best.metrics } : null,
+      bestSoFar,
       supernet: supernet ? { trialId: supernet.id, status: supernet.status, alphas, alphasUrl: `/v1/searches/${id}/alphas` } : null,
     };
   };
@@ -65,7 +61,9 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       await queues.enqueueAdvance(search.id);
       reply.status(201).header("location", `/v1/searches/${search.id}`);
-      return detail(request.principal, search.id);
+      // The search as stored: nothing has run yet, so its detail needs no further statements.
+      const none = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<(typeof TRIAL_STATUSES)[number], number>;
+      return { ...searchView(search), trials: { total: 0, ...none }, best: null, bestSoFar: [], supernet: null };
     },
   );
 
@@ -75,7 +73,7 @@ export const searchRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: "List searches, newest first",
-        querystring: pageQuery.extend({ status: searchStatusSchema.optional(), space: z.string().optional() }),
+        querystring: pageQuery.extend({ status: searchStatusSchema.optional(), space: identifier().optional().describe("only searches of this search space") }),
         response: { 200: z.object({ items: z.array(searchSchema), nextCursor: z.string().nullable() }), 400: errorBodySchema },
       },
     },

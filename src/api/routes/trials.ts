@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { artifactNames, getArtifact, getTrialWithCurve } from "../../db/trials.js";
 import { errorBodySchema, notFound } from "../errors.js";
-import { trialDetailSchema, uuidParam } from "../schemas.js";
+import { identifier, trialDetailSchema, uuidParam } from "../schemas.js";
 import { trialView } from "../views.js";
 
 const tags = ["trials"];
@@ -32,7 +32,7 @@ export const trialRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags,
         summary: "A file the trial produced (e.g. density.png)",
-        params: uuidParam.extend({ name: z.string().min(1).max(200) }),
+        params: uuidParam.extend({ name: identifier() }),
         response: { 200: z.any().describe("the file, with its content type"), 400: errorBodySchema, 404: errorBodySchema },
       },
     },
