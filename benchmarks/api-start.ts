@@ -45,7 +45,7 @@ async function measure(root: string, out: (typeof results)[number]): Promise<voi
   });
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API exited with code ${child.exitCode}`);
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+    if (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)) break;
     await new Promise((r) => setTimeout(r, 10));
   }
   out.startMs.push(performance.now() - t0);

@@ -175,9 +175,12 @@ export async function startOrchestrator(config: Config): Promise<OrchestratorHan
     // An advance that meets an outage is delayed and run again (its attempts untouched) until the service is back.
     outlast(config, outages, async (job) => {
       const outcome = await advanceSearch(db, spaces, job.data.searchId, config);
-      await queues.enqueueTrials(outcome.created);
+      await queues.enqueueTrials(outcome.created, job.data.searchId);
       for (const id of outcome.wake) await queues.enqueueAdvance(id);
-      if (outcome.status !== "running") log.info({ searchId: job.data.searchId, status: outcome.status }, "search finished");
+      if (outcome.status !== "running") {
+        await queues.forgetSearch(job.data.searchId);
+        log.info({ searchId: job.data.searchId, status: outcome.status }, "search finished");
+      }
       return outcome.created.length;
     }),
     {

@@ -32,6 +32,8 @@ export interface LockedSearchRow {
   /** Estimated training FLOPs of the trials created so far, and whether proposing stopped at the budget. */
   computeFlops: number;
   computeExhausted: boolean;
+  /** The project's searches queued or running, this one included. */
+  projectActive: number;
 }
 
 /** A search of the same project, with what it may run at once and what it runs. */
@@ -211,7 +213,8 @@ export async function withSearchLock<T>(db: Db, searchId: string, fn: (search: L
     const { rows } = await client.query<LockedSearchRow>(
       `SELECT id, project_id AS "projectId", status, space, strategy, strategy_state AS "strategyState", evaluator, scheduler, scheduler_state AS "schedulerState", seed,
          objective_direction AS "objectiveDirection", max_trials AS "maxTrials", max_parallel AS "maxParallel", max_failures AS "maxFailures",
-         trials_created AS "trialsCreated", compute_flops AS "computeFlops", compute_exhausted AS "computeExhausted"
+         trials_created AS "trialsCreated", compute_flops AS "computeFlops", compute_exhausted AS "computeExhausted",
+         (SELECT count(*)::int FROM searches p WHERE p.project_id = searches.project_id AND p.status IN ('queued', 'running')) AS "projectActive"
        FROM searches WHERE id = $1 FOR UPDATE`,
       [searchId],
     );

@@ -12,9 +12,8 @@
  *
  * Fairness: a project's quota of trials in flight (MAX_TRIALS_IN_FLIGHT_PER_PROJECT) is shared among its active
  * searches by water-filling (each gets min(its maxParallel, an equal share of what the smaller ones leave)), and a
- * search over its share wakes the searches under theirs as its trials finish. Across projects, each new trial's
- * queue priority is its rank among its search's trials in flight, so the trainers take the searches' trials in
- * turn rather than the oldest search's first.
+ * search over its share wakes the searches under theirs as its trials finish. Across projects, the queue takes
+ * the searches' trials in turn (start-time fair queuing, Queues.enqueueTrials) rather than the oldest's first.
  */
 import { randomUUID } from "node:crypto";
 import { brokenLimit, trainCost, type TrialLimits } from "../catalogue/cost.js";
@@ -34,8 +33,8 @@ import { createStrategy } from "../strategies/registry.js";
 import type { Proposal, Strategy } from "../strategies/strategy.js";
 
 export interface AdvanceOutcome {
-  /** Trials (and jobs) created by this advance, to enqueue; `priority` orders them among other searches' trials. */
-  created: Array<{ id: string; kind: TrialKind; priority: number }>;
+  /** Trials (and jobs) created by this advance, to enqueue. */
+  created: Array<{ id: string; kind: TrialKind }>;
   status: SearchStatus;
   /** Rung reports decided by this advance (their trainers are waiting). */
   decided: number;
@@ -118,9 +117,10 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
   // 4. Refill, within the search's budget and its share of the project's quota.
   let slots = Math.min(row.maxParallel - inFlight, row.maxTrials - completed - inFlightTrials);
   let wake: string[] = [];
-  if (limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT !== undefined) {
+  const quota = limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT;
+  // Alone in its project, a search within the quota's size cannot pass it: the project's load need not be read.
+  if (quota !== undefined && (row.projectActive > 1 || row.maxParallel > quota)) {
     const load = await search.projectLoad();
-    const quota = limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT;
     const shares = waterFill(load, quota);
     const share = shares.get(row.id) ?? 0;
     const projectInFlight = load.reduce((n, s) => n + s.inFlight, 0);
@@ -158,7 +158,7 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
   const refused = trials.some((t) => t.failed) || (computeExhausted && trials.length === 0 && inFlight === 0);
   const queued = trials.filter((t) => !t.failed);
   return {
-    created: queued.map((t, i) => ({ id: t.id, kind: t.kind, priority: inFlight + i + 1 })),
+    created: queued.map((t) => ({ id: t.id, kind: t.kind })),
     status: "running",
     decided,
     wake: refused ? [row.id, ...wake] : wake,

@@ -27,6 +27,8 @@ export const TRIALS_QUEUE = "trials";
 export const GPU_TRIALS_QUEUE = "trials-gpu";
 /** A GPU trainer refreshes its heartbeat key this often; the key lives three times as long. */
 export const GPU_HEARTBEAT_S = 20;
+/** BullMQ's largest job priority. */
+const MAX_PRIORITY = 2 ** 21 - 1;
 
 export const advanceJobSchema = z.object({
   searchId: z.string().uuid(),
@@ -207,22 +209,48 @@ export class Queues {
   }
 
   /**
-   * Enqueues trials; a supernet job goes to the GPU queue when a GPU trainer is there to take it. A `priority`
-   * (1 first, as BullMQ counts) orders trials of different searches: the orchestrator gives each its rank among
-   * its search's trials in flight, so searches take turns.
+   * Enqueues trials; a supernet job goes to the GPU queue when a GPU trainer is there to take it.
+   *
+   * Given the search they belong to, trials are queued by start-time fair queuing (Goyal et al. 1996), so that
+   * searches take turns instead of the oldest search's backlog going first: each trial's BullMQ priority (lower
+   * runs sooner) is one more than the larger of the search's previous trial's and the queue's head's. A search's
+   * trials keep their order; a newly arrived search's first trial goes right behind the head. Priorities only grow
+   * while the queue is never empty; past BullMQ's largest they stay there, and the queue is then FIFO.
    */
-  async enqueueTrials(trials: ReadonlyArray<{ id: string; kind?: string; priority?: number }>): Promise<void> {
+  async enqueueTrials(trials: ReadonlyArray<{ id: string; kind?: string }>, searchId?: string): Promise<void> {
     if (trials.length === 0) return;
     const gpu = trials.some((t) => t.kind === "supernet") && (await this.gpuTrainerPresent());
-    const job = (t: { id: string; priority?: number }) => ({
-      name: "trial",
-      data: { trialId: t.id },
-      opts: { ...this.trialJobOptions(t.id), ...(t.priority ? { priority: Math.min(t.priority, 2 ** 21) } : {}) },
-    });
     const toGpu = gpu ? trials.filter((t) => t.kind === "supernet") : [];
     const toAny = trials.filter((t) => !toGpu.includes(t));
-    if (toAny.length) await this.trials.addBulk(toAny.map(job));
-    if (toGpu.length) await this.gpuTrials.addBulk(toGpu.map(job));
+    const priorities = searchId && toAny.length ? await this.fairPriorities(searchId, toAny.length) : [];
+    const job = (t: { id: string }, i: number, queued: readonly unknown[]) => ({
+      name: "trial",
+      data: { trialId: t.id },
+      opts: { ...this.trialJobOptions(t.id), ...(queued === toAny && priorities[i] ? { priority: priorities[i] } : {}) },
+    });
+    if (toAny.length) await this.trials.addBulk(toAny.map((t, i) => job(t, i, toAny)));
+    if (toGpu.length) await this.gpuTrials.addBulk(toGpu.map((t, i) => job(t, i, toGpu)));
+  }
+
+  private fairKey(): string {
+    return `${this.config.QUEUE_PREFIX}:fair-queuing`;
+  }
+
+  /** The next `n` priorities of a search's trials (see enqueueTrials), recorded as the search's last. */
+  private async fairPriorities(searchId: string, n: number): Promise<number[]> {
+    // The head's priority from its score in BullMQ's prioritized set (priority · 2³² + a counter), in one round trip.
+    const replies = await this.connection.multi().zrange(this.trials.keys.prioritized!, 0, 0, "WITHSCORES").hget(this.fairKey(), searchId).exec();
+    const head = replies?.[0]?.[1] as string[] | undefined;
+    const last = replies?.[1]?.[1] as string | null | undefined;
+    const start = Math.max(head?.[1] ? Math.floor(Number(head[1]) / 2 ** 32) : 0, Number(last ?? 0));
+    const out = Array.from({ length: n }, (_, i) => Math.min(start + i + 1, MAX_PRIORITY));
+    await this.connection.hset(this.fairKey(), searchId, out.at(-1)!);
+    return out;
+  }
+
+  /** Forgets an ended search's place in the fair queue. */
+  async forgetSearch(searchId: string): Promise<void> {
+    await this.connection.hdel(this.fairKey(), searchId);
   }
 
   async close(): Promise<void> {
