@@ -64,8 +64,39 @@ module.exports = {
       from: { path: "^src/api/" },
       to: {
         path: "^src/",
-        pathNot: ["^src/(api|catalogue|db|queue|core)/", "^src/(config|logger)\\.ts$"],
+        pathNot: ["^src/(api|catalogue|db|queue|core|datasets|storage)/", "^src/(config|logger)\\.ts$"],
       },
+    },
+    {
+      name: "datasets-is-light",
+      comment:
+        "src/datasets/ parses, validates and splits uploaded datasets: the API validates uploads with it and the trainers' " +
+        "tasks read the same bytes back with it, so it imports only src/core and config.ts (and zod, Node built-ins): no " +
+        "tfjs, no database, no HTTP. api, db, tasks, evaluators and trainer may import it.",
+      severity: "error",
+      from: { path: "^src/datasets/" },
+      to: {
+        path: ["^src/", "(^|/)node_modules/"],
+        pathNot: ["^src/(datasets|core)/", "^src/config\\.ts$", "(^|/)node_modules/zod/"],
+      },
+    },
+    {
+      name: "storage-layer",
+      comment:
+        "src/storage/ keeps datasets' bytes (PostgreSQL chunks through src/db, or an S3-compatible object store): the API " +
+        "and the trainers use it; it imports only src/db, src/datasets, src/core and config.ts, never tfjs or HTTP routes.",
+      severity: "error",
+      from: { path: "^src/storage/" },
+      to: { path: "^src/", pathNot: ["^src/(storage|db|datasets|core)/", "^src/config\\.ts$"] },
+    },
+    {
+      name: "aws-sdk-only-in-storage",
+      comment:
+        "The AWS SDK (@aws-sdk/*, the S3 client) is imported by src/storage/ alone, and there only when an S3 store is " +
+        "first used; tests may use it to look into the bucket.",
+      severity: "error",
+      from: { path: "^(src|workers|scripts|benchmarks)/", pathNot: "^src/storage/" },
+      to: { path: "(^|/)node_modules/@aws-sdk/" },
     },
     {
       name: "api-loads-no-tfjs",
@@ -129,7 +160,7 @@ module.exports = {
       from: { path: "^src/trainer/" },
       to: {
         path: "^src/",
-        pathNot: ["^src/(trainer|evaluators|db|queue|spaces|catalogue|core)/", "^src/(config|logger)\\.ts$"],
+        pathNot: ["^src/(trainer|evaluators|db|queue|spaces|catalogue|core|datasets|storage)/", "^src/(config|logger)\\.ts$"],
       },
     },
     {
@@ -150,6 +181,41 @@ module.exports = {
       severity: "error",
       from: { path: "^(src|workers|scripts)/" },
       to: { path: "(^|/)node_modules/(@types/)?autocannon/" },
+    },
+    {
+      name: "client-is-browser-safe",
+      comment:
+        "src/client/ is the typed REST client the CLI and the dashboard share (fetch only): it imports only its own files " +
+        "(openapi.d.ts: the types generated from the API's document), no Node built-in, no package, no layer of the service.",
+      severity: "error",
+      from: { path: "^src/client/" },
+      to: { pathNot: "^src/client/" },
+    },
+    {
+      name: "cli-talks-rest-only",
+      comment:
+        "src/cli/ (the `nas` command) drives the service over its REST API only, through src/client/: besides that it uses " +
+        "commander, yaml and Node built-ins, never a layer of the service (no database, queue, catalogue or config).",
+      severity: "error",
+      from: { path: "^src/cli/" },
+      to: { dependencyTypesNot: ["core"], pathNot: ["^src/(cli|client)/", "(^|/)node_modules/(commander|yaml)/"] },
+    },
+    {
+      name: "web-is-browser-code",
+      comment:
+        "web/src/ is the dashboard, bundled by Vite for the browser: it imports only its own files, src/client/ (the " +
+        "fetch-only typed client, browser-safe) and the packages it is drawn with (preact, uplot); no Node built-ins, no " +
+        "layer of the service (it talks to the API over HTTP like any client). vite/client is the types of its CSS imports.",
+      severity: "error",
+      from: { path: "^web/src/" },
+      to: { pathNot: ["^web/src/", "^src/client/", "(^|/)node_modules/(preact|uplot)/", "(^|/)node_modules/vite/client\\.d\\.ts$"] },
+    },
+    {
+      name: "nothing-imports-web",
+      comment: "web/ is built into web/dist/ and served as files (src/api/routes/dashboard.ts); no module of the service or the tests imports it.",
+      severity: "error",
+      from: { pathNot: "^web/" },
+      to: { path: "^web/" },
     },
     {
       name: "nothing-imports-workers",

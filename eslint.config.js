@@ -6,7 +6,7 @@ import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 export default defineConfig(
-  { ignores: ["node_modules/", "src/db/generated/**", "native/**/build/**"] },
+  { ignores: ["node_modules/", "src/db/generated/**", "native/**/build/**", "web/dist/**", "tests/output/**"] },
   {
     files: ["src/**/*.{ts,mjs}", "workers/**/*.ts", "tests/**/*.{ts,mjs}", "benchmarks/**/*.ts", "scripts/**/*.{ts,mjs}", "*.{js,mjs,cjs}", "*.config.ts"],
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
@@ -19,6 +19,16 @@ export default defineConfig(
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
       ],
       // Types are imported with `import type` / `type X` (they vanish at run time: no module is loaded for a type).
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+    },
+  },
+  {
+    // The dashboard (web/src/): browser code, built by Vite; its config file (web/vite.config.ts) runs in Node.
+    files: ["web/src/**/*.{ts,tsx}", "web/vite.config.ts"],
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
     },
   },

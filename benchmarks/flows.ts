@@ -12,6 +12,7 @@
  *
  *   npx tsx benchmarks/flows.ts [--steps 1500] [--trials 30] [--tasks 8gaussians,checkerboard,two-moons]
  *                               [--seed 1] [--lr L] [--batch 512] [--seconds S] [--pictures DIR] [--jobs N] [--json]
+ *                               [--no-torch] [--torch-only] [--step-steps 200]
  *
  * `--lr` defaults to the evaluator's (1e-2 for the 2-D tasks). There is no time cap by default: a cap cuts the
  * large searched flows (up to 16 steps of width 256, depth 3: ~10× the reference's step time) short of the
@@ -21,20 +22,30 @@
  * processes (same numbers: seeds and kernels are deterministic). About 56 minutes for the defaults on one core
  * here; 61.5 minutes with `--jobs 3` on two cores. Targets (issue 4): reference test
  * gap < 0.15 nats on 8gaussians and two-moons; the search beats the reference on at least two of the three tasks.
+ *
+ * First, where `/usr/bin/python3 -c "import torch"` works (and unless --no-torch), the reference's training step
+ * time against PyTorch's (benchmarks/pytorch_realnvp.py, the same RealNVP at the same sizes on one thread):
+ * --step-steps steps of a --batch batch of 8gaussians each, median ms per step in wall-clock and CPU time, and the
+ * ratio (issue 17: tfjs at least as fast). `--torch-only` stops after it.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs-core";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { EvaluationContext } from "../src/evaluators/evaluator.js";
 import { flowTrainConfigSchema } from "../src/catalogue/tasks.js";
 import { runFlowTrial } from "../src/evaluators/train-flow.js";
-import { REFERENCE_REALNVP } from "../src/models/flows/index.js";
+import { Rng } from "../src/core/rng.js";
+import { backendLabel, initBackend } from "../src/models/backend.js";
+import { buildFlow, REFERENCE_REALNVP } from "../src/models/flows/index.js";
+import { AdamW, trainStep } from "../src/models/training/index.js";
 import type { Architecture } from "../src/spaces/definition.js";
 import { SearchSpace } from "../src/spaces/space.js";
 import { createStrategy } from "../src/strategies/registry.js";
-import { trueEntropy, type DensityTaskName } from "../src/tasks/densities.js";
+import { densityDataset, trueEntropy, type DensityTaskName } from "../src/tasks/densities.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -48,6 +59,9 @@ const { values: args } = parseArgs({
     pictures: { type: "string" },
     jobs: { type: "string", default: "1" },
     json: { type: "boolean", default: false },
+    "no-torch": { type: "boolean", default: false },
+    "torch-only": { type: "boolean", default: false },
+    "step-steps": { type: "string", default: "200" },
   },
 });
 
@@ -58,6 +72,62 @@ const tasks = args.tasks!.split(",") as DensityTaskName[];
 const space = new SearchSpace(JSON.parse(readFileSync(new URL("../search-spaces/flow-2d.json", import.meta.url), "utf8")));
 
 const benchStart = performance.now();
+
+/** The reference RealNVP's training step, tfjs against PyTorch on one thread (see the header). */
+async function stepTimeAgainstTorch(): Promise<void> {
+  const n = Number(args["step-steps"]);
+  const batch = Number(args.batch);
+  const lr = args.lr ? Number(args.lr) : 1e-2;
+  await initBackend();
+  const flow = buildFlow(REFERENCE_REALNVP, { dim: 2 }, seed);
+  const data = densityDataset("8gaussians", seed).train;
+  const rng = new Rng(seed);
+  const rows = data.length / 2;
+  const optimizer = new AdamW(flow.variables(), { weightDecay: 0 });
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let step = 0; step < n; step++) {
+    const x = new Float32Array(2 * batch);
+    for (let i = 0; i < batch; i++) {
+      const r = Math.floor(rng.next() * rows);
+      x[2 * i] = data[2 * r]!;
+      x[2 * i + 1] = data[2 * r + 1]!;
+    }
+    const w0 = performance.now();
+    const c0 = process.cpuUsage();
+    trainStep(flow.variables(), () => tf.neg(tf.mean(flow.logProb(tf.tensor2d(x, [batch, 2])))) as tf.Scalar, optimizer, lr, 1);
+    const c = process.cpuUsage(c0);
+    wall.push(performance.now() - w0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  optimizer.dispose();
+  flow.dispose();
+  const skip = Math.min(5, Math.floor(n / 5));
+  const median = (xs: number[]) => [...xs.slice(skip)].sort((a, b) => a - b)[Math.floor((xs.length - skip) / 2)]!;
+  const tfjs = { wall: median(wall), cpu: median(cpu) };
+  console.error(`flow step time (reference RealNVP, batch ${batch}, ${n} steps): tfjs-${backendLabel()} median ${tfjs.wall.toFixed(2)} ms wall, ${tfjs.cpu.toFixed(2)} ms CPU`);
+  const hasTorch = spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+  if (!hasTorch) {
+    console.error("  PyTorch comparison skipped: `/usr/bin/python3 -c 'import torch'` fails (apt-get install python3-torch)");
+    return;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-flow-"));
+  const cfgPath = path.join(dir, "config.json");
+  writeFileSync(cfgPath, JSON.stringify({ steps: n, batchSize: batch, lr, seed, flowSteps: REFERENCE_REALNVP.steps, width: REFERENCE_REALNVP.hidden_width }));
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "pytorch_realnvp.py");
+  const run = spawnSync("/usr/bin/python3", [script, cfgPath], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" } });
+  rmSync(dir, { recursive: true, force: true });
+  if (run.status !== 0) {
+    console.error(`  PyTorch run failed (exit ${run.status}): ${run.stderr.slice(-1000)}`);
+    return;
+  }
+  const torch = JSON.parse(run.stdout.trim().split("\n").pop()!) as { torch: string; median_step_ms: number; median_step_cpu_ms: number };
+  console.error(`  PyTorch ${torch.torch} (1 thread) median ${torch.median_step_ms.toFixed(2)} ms wall, ${torch.median_step_cpu_ms.toFixed(2)} ms CPU`);
+  console.error(`  ratio PyTorch step / tfjs step: ${(torch.median_step_ms / tfjs.wall).toFixed(2)} (wall), ${(torch.median_step_cpu_ms / tfjs.cpu).toFixed(2)} (CPU time); target ≥ 1.0`);
+}
+
+if (args["torch-only"] || !args["no-torch"]) await stepTimeAgainstTorch();
+if (args["torch-only"]) process.exit(0);
 const quiet: EvaluationContext = { reportProgress: () => {}, shouldStop: () => false, log: () => {} };
 
 interface Outcome {
@@ -153,7 +223,7 @@ async function runTask(task: DensityTaskName): Promise<Row> {
  * own pictures; a task's numbers do not depend on where it runs (same seeds, single-threaded kernels).
  */
 async function runTasksInChildren(jobs: number): Promise<Row[]> {
-  const forwarded = ["--steps", args.steps!, "--trials", args.trials!, "--seed", args.seed!, "--batch", args.batch!];
+  const forwarded = ["--steps", args.steps!, "--trials", args.trials!, "--seed", args.seed!, "--batch", args.batch!, "--no-torch"];
   for (const flag of ["lr", "seconds", "pictures"] as const) if (args[flag]) forwarded.push(`--${flag}`, args[flag]!);
   // Each child is one training thread; BLAS threads of their own would only fight over the same cores.
   const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? "1" };

@@ -27,6 +27,16 @@
  *
  * `--options '{"populationSize": 10}'` overrides strategy options (for tuning); the defaults are what ships.
  *
+ * `--objectives test_accuracy,flops` (or `,params`): a two-objective benchmark. Each cell's FLOPs and parameters
+ * are computed from its operations (src/spaces/nasbench201-cost.ts); accuracy is maximised, costs minimised. The
+ * true Pareto front is that of all 15,625 cells of the table; a search's result is the hypervolume of the front of
+ * the trials it completed divided by the true front's, against one reference point for every run: the true front's
+ * nadir (its worst value of each objective) moved 10 % of the front's range further (REFERENCE_MARGIN), so that every
+ * point of the true front adds volume. Reported: the mean ± std of that ratio after N trials (default 100, 200;
+ * strategies random, evolution), strategies told every objective's score (TrialResult.scores), as the orchestrator
+ * does for a search with a list of objectives. With `--json` the last line is
+ * {"<strategy>": {"<trials>": {"hypervolumeRatio": mean, "std": …}}}.
+ *
  * Nothing here is known to the strategies: they see architectures and scores only.
  */
 import { readFileSync } from "node:fs";
@@ -41,6 +51,9 @@ import { strategyEntry } from "../src/catalogue/strategies.js";
 import { createStrategy } from "../src/strategies/registry.js";
 import type { JsonValue, Strategy, TrialResult } from "../src/strategies/strategy.js";
 import { createScheduler } from "../src/schedulers/registry.js";
+import { hypervolume, paretoFront } from "../src/core/pareto.js";
+import { REFERENCE_MARGIN } from "../src/catalogue/objectives.js";
+import { nb201Cost } from "../src/spaces/nasbench201-cost.js";
 import type { Scheduler } from "../src/schedulers/scheduler.js";
 
 interface Args {
@@ -55,7 +68,12 @@ interface Args {
   json: boolean;
   /** Extra options for every strategy of the run (for tuning), e.g. {"populationSize": 10}. */
   options: Record<string, unknown>;
+  /** Multi-objective run: the metrics (test_accuracy and costs of the cell), in order. */
+  objectives: string[] | null;
 }
+
+/** The directions of the metrics a multi-objective run may name. */
+const DIRECTIONS: Record<string, "maximize" | "minimize"> = { test_accuracy: "maximize", flops: "minimize", params: "minimize" };
 
 function parseArgs(argv: string[]): Args {
   const config = loadConfig();
@@ -70,7 +88,10 @@ function parseArgs(argv: string[]): Args {
     ashaNoise: 2,
     json: false,
     options: {},
+    objectives: null,
   };
+  let trialsGiven = false;
+  let strategiesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -86,8 +107,14 @@ function parseArgs(argv: string[]): Args {
     switch (flag) {
       case "--table": args.table = path.resolve(value()); break;
       case "--seeds": args.seeds = positiveInt(value()); break;
-      case "--trials": args.trials = value().split(",").map(positiveInt).sort((a, b) => a - b); break;
-      case "--strategies": args.strategies = value().split(",").map((s) => s.trim()).filter(Boolean); break;
+      case "--trials": args.trials = value().split(",").map(positiveInt).sort((a, b) => a - b); trialsGiven = true; break;
+      case "--strategies": args.strategies = value().split(",").map((s) => s.trim()).filter(Boolean); strategiesGiven = true; break;
+      case "--objectives": {
+        args.objectives = value().split(",").map((s) => s.trim());
+        const unknown = args.objectives.find((m) => !DIRECTIONS[m]);
+        if (unknown || args.objectives.length < 2) throw new Error(`--objectives: two or more of ${Object.keys(DIRECTIONS).join(", ")}${unknown ? `, not '${unknown}'` : ""}`);
+        break;
+      }
       case "--workers": args.workers = positiveInt(value()); break;
       case "--state-every": args.stateEvery = positiveInt(value()); break;
       case "--scheduler-state-every": args.schedulerStateEvery = positiveInt(value()); break;
@@ -96,6 +123,11 @@ function parseArgs(argv: string[]): Args {
       case "--options": args.options = JSON.parse(value()) as Record<string, unknown>; break;
       default: throw new Error(`unknown flag ${flag}`);
     }
+  }
+  if (args.objectives) {
+    if (!trialsGiven) args.trials = [100, 200];
+    if (!strategiesGiven) args.strategies = ["random", "evolution"];
+    if (args.strategies.some((s) => s.includes("+"))) throw new Error("--objectives: no scheduler (+asha) in a multi-objective run");
   }
   return args;
 }
@@ -173,8 +205,14 @@ interface Trial {
 
 const ASHA = { type: "asha" as const, minBudget: 1, maxBudget: 27, eta: 3 };
 
-/** One search; returns the best value found after each checkpoint of `args.trials` (in trials' worth of budget). */
-async function runSearch(name: string, seed: number, space: SearchSpace, table: Map<string, number>, args: Args): Promise<number[]> {
+/** Oriented scores (higher is better) of every objective of a multi-objective run, by architecture hash. */
+type Scores = Map<string, number[]>;
+
+/**
+ * One search; returns the best value found after each checkpoint of `args.trials` (in trials' worth of budget) and,
+ * given `scores` (a multi-objective run), the score vectors of the trials completed by each checkpoint.
+ */
+async function runSearch(name: string, seed: number, space: SearchSpace, table: Map<string, number>, args: Args, scores?: Scores): Promise<{ best: number[]; fronts: number[][][] }> {
   const [type, schedulerType] = name.split("+") as [string, string | undefined];
   if (schedulerType !== undefined && schedulerType !== "asha") throw new Error(`unknown scheduler '${schedulerType}' in '${name}'`);
   const strategy = new StoredStrategy({ ...args.options, type }, space, seed, args.stateEvery);
@@ -186,6 +224,8 @@ async function runSearch(name: string, seed: number, space: SearchSpace, table: 
   const totalBudget = maxTrials * fullBudget;
 
   const checkpoints = args.trials.map(() => -Infinity);
+  const completedAt = args.trials.map(() => 0);
+  const completed: number[][] = [];
   let spent = 0;
   let best = -Infinity;
   let clock = 0;
@@ -251,19 +291,73 @@ async function runSearch(name: string, seed: number, space: SearchSpace, table: 
     if (done) {
       inflight.splice(i, 1);
       if (done === "completed") best = Math.max(best, t.value);
-      finished.push({ trialId: t.id, architecture: t.architecture, status: done, objective: score, score, metrics: { budget: t.budget }, parentId: t.parentId });
+      const vector = scores?.get(space.hash(t.architecture));
+      if (vector && done === "completed") completed.push(vector);
+      // Several objectives: every oriented score, as the orchestrator tells them (TrialResult.scores).
+      finished.push({ trialId: t.id, architecture: t.architecture, status: done, objective: score, score, metrics: { budget: t.budget }, parentId: t.parentId, ...(vector ? { scores: vector } : {}) });
     }
     args.trials.forEach((n, k) => {
-      if (spent <= n * fullBudget) checkpoints[k] = best;
+      if (spent <= n * fullBudget) {
+        checkpoints[k] = best;
+        completedAt[k] = completed.length;
+      }
     });
   }
-  return checkpoints;
+  return { best: checkpoints, fronts: completedAt.map((n) => completed.slice(0, n)) };
 }
 
 function stats(xs: number[]) {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
   return { mean, std };
+}
+
+/**
+ * The multi-objective benchmark: the true front of the whole table, then per strategy and seed the hypervolume of
+ * the completed trials' front over the true front's, against the true front's nadir moved REFERENCE_MARGIN further.
+ */
+async function mainMultiObjective(args: Args, space: SearchSpace, accuracy: Map<string, number>, log: (s: string) => void) {
+  const objectives = args.objectives!;
+  const scores: Scores = new Map();
+  const lines = readFileSync(args.table, "utf8").split(/\r?\n/).filter((l) => l.trim()).slice(1);
+  for (const line of lines) {
+    const arch = nb201FromString(line.split(",")[1]!)!;
+    const hash = space.hash(arch);
+    const cost = nb201Cost(arch);
+    const raw: Record<string, number> = { test_accuracy: accuracy.get(hash)!, flops: cost.flops, params: cost.params };
+    scores.set(hash, objectives.map((m) => (DIRECTIONS[m] === "maximize" ? raw[m]! : -raw[m]!)));
+  }
+  const all = [...scores.values()];
+  const front = paretoFront(all.map((s) => ({ scores: s }))).map((i) => all[i]!);
+  const reference = objectives.map((_, d) => {
+    const xs = front.map((p) => p[d]!);
+    const lo = Math.min(...xs);
+    return lo - REFERENCE_MARGIN * (Math.max(...xs) - lo || 1);
+  });
+  const trueVolume = hypervolume(front, reference);
+  const shown = (d: number, v: number) => (DIRECTIONS[objectives[d]!] === "maximize" ? v : -v);
+  log(
+    `table ${args.table}: ${all.length} architectures; objectives ${objectives.map((m) => `${m} (${DIRECTIONS[m]})`).join(", ")}; true front ${front.length} points, ` +
+      `reference point (${reference.map((r, d) => shown(d, r).toPrecision(6)).join(", ")}), hypervolume ${trueVolume.toPrecision(6)}; ${args.seeds} seeds, ${args.workers} in flight`,
+  );
+  const results: Record<string, Record<string, { hypervolumeRatio: number; std: number }>> = {};
+  log(["strategy".padEnd(18), ...args.trials.map((n) => `${n} trials`.padEnd(22)), "seconds"].join(""));
+  for (const name of args.strategies) {
+    const t0 = performance.now();
+    const ratios: number[][] = args.trials.map(() => []);
+    for (let seed = 0; seed < args.seeds; seed++) {
+      const { fronts } = await runSearch(name, seed, space, accuracy, args, scores);
+      fronts.forEach((found, k) => ratios[k]!.push(hypervolume(found, reference) / trueVolume));
+    }
+    results[name] = {};
+    const cells = args.trials.map((n, k) => {
+      const { mean, std } = stats(ratios[k]!);
+      results[name]![String(n)] = { hypervolumeRatio: round(mean), std: round(std) };
+      return `${mean.toFixed(4)} ± ${std.toFixed(4)}`.padEnd(22);
+    });
+    log([name.padEnd(18), ...cells, ((performance.now() - t0) / 1000).toFixed(1)].join(""));
+  }
+  if (args.json) console.log(JSON.stringify(results));
 }
 
 async function main() {
@@ -277,6 +371,7 @@ async function main() {
   const space = new SearchSpace(JSON.parse(readFileSync(path.join(config.SEARCH_SPACES_DIR, "nasbench201.json"), "utf8")));
   const { values, best } = loadTable(args.table, space);
   const log = (s: string) => (args.json ? process.stderr : process.stdout).write(s + "\n");
+  if (args.objectives) return mainMultiObjective(args, space, values, log);
   log(
     `table ${args.table}: ${values.size} architectures, best ${best}; ${args.seeds} seeds, ${args.workers} in flight; ` +
       `state JSON round trip every ${args.stateEvery} advance(s), scheduler's every ${args.schedulerStateEvery} report(s); ASHA noise σ0 = ${args.ashaNoise}`,
@@ -286,7 +381,7 @@ async function main() {
   for (const name of args.strategies) {
     const t0 = performance.now();
     const runs: number[][] = [];
-    for (let seed = 0; seed < args.seeds; seed++) runs.push(await runSearch(name, seed, space, values, args));
+    for (let seed = 0; seed < args.seeds; seed++) runs.push((await runSearch(name, seed, space, values, args)).best);
     results[name] = {};
     const cells = args.trials.map((n, k) => {
       const xs = runs.map((r) => r[k]!);

@@ -1,8 +1,11 @@
 /**
  * `npm run demo`: the whole service on this machine, end to end. Applies migrations, starts the API, an
  * orchestrator and two trainers, submits a NAS-Bench-201 random search over REST, shows its progress until it
- * completes, prints the leaderboard, and stops what it started. Settings come from the environment as for the
- * service itself (DATABASE_URL, REDIS_URL, PORT, NASBENCH201_CSV, …); DEMO_TRIALS sets the number of trials.
+ * completes, prints the leaderboard, and stops what it started. It prints the dashboard's address with the demo's
+ * key in the fragment (`/#key=…`: the page keeps it and drops it from the address), to watch the search live;
+ * `npm run demo -- --keep` leaves the stack running after the search, until Ctrl-C, to go on browsing. Settings come
+ * from the environment as for the service itself (DATABASE_URL, REDIS_URL, PORT, NASBENCH201_CSV, …); DEMO_TRIALS
+ * sets the number of trials.
  */
 import { loadConfig } from "../src/config.js";
 import { migrate } from "../src/db/migrate.js";
@@ -18,6 +21,7 @@ const config = (() => {
   }
 })();
 const trials = Number(process.env.DEMO_TRIALS ?? 200);
+const keep = process.argv.slice(2).includes("--keep");
 const base = `http://127.0.0.1:${config.PORT}`;
 
 await ensureBackingServices(config.DATABASE_URL, config.REDIS_URL);
@@ -47,6 +51,8 @@ process.on("SIGINT", () => void stop(130));
 try {
   await waitForHttp(`${base}/readyz`, started);
   console.log(`API, orchestrator and 2 trainers running (OpenAPI at ${base}/docs)`);
+  const page = await fetch(`${base}/`).then((r) => r.status, () => 0);
+  console.log(`dashboard: ${base}/#key=${encodeURIComponent(key)}${page === 200 ? "" : "  (not built: run 'npm run build:web')"}`);
   const body = {
     name: "nb201-random-demo",
     space: "nasbench201",
@@ -66,10 +72,11 @@ try {
   for (;;) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON response, read field by field below
     const s = (await (await fetch(`${base}/v1/searches/${search.id}`, { headers })).json()) as any;
-    const done = s.trials.completed;
+    const done = s.progress ? s.progress.completed + s.progress.pruned : s.trials.completed;
     const width = 30;
     const bar = "#".repeat(Math.round((done / trials) * width)).padEnd(width, ".");
-    process.stdout.write(`\r[${bar}] ${done}/${trials} completed, ${s.trials.running + s.trials.queued} in flight, best ${s.best ? s.best.objective.toFixed(2) : "-"}% (${s.status})   `);
+    const inFlight = s.progress ? s.progress.running + s.progress.queued : s.trials.running + s.trials.queued;
+    process.stdout.write(`\r[${bar}] ${done}/${trials} completed, ${inFlight} in flight, best ${s.best ? s.best.objective.toFixed(2) : "-"}% (${s.status})   `);
     if (!["queued", "running"].includes(s.status)) {
       console.log(`\nsearch ${s.status} in ${((Date.now() - t0) / 1000).toFixed(1)} s${s.error ? `: ${s.error}` : ""}`);
       break;
@@ -84,6 +91,12 @@ try {
   for (const r of board.rows) {
     const a = r.architecture;
     console.log(`${String(r.rank).padStart(4)}  ${r.objective.toFixed(2).padStart(13)}  |${a.node1_from0}~0|+|${a.node2_from0}~0|${a.node2_from1}~1|+|${a.node3_from0}~0|${a.node3_from1}~1|${a.node3_from2}~2|`);
+  }
+  if (keep) {
+    console.log(`\n--keep: the API, orchestrator and trainers stay up; browse ${base}/#key=${encodeURIComponent(key)} (Ctrl-C stops them)`);
+    // The children's pipes keep the process alive; the timer makes that explicit. SIGINT stops them (above).
+    setInterval(() => {}, 1 << 30);
+    await new Promise(() => {});
   }
   await stop(0);
 } catch (err) {

@@ -31,6 +31,9 @@ export const configSchema = z.object({
   AUTH: z.enum(["on", "off"]).default("on"),
   /** Seconds a verified API key is remembered by an API process (a revoked key stops working within this). */
   AUTH_CACHE_S: int(0, 10),
+  /** Live events (GET /v1/searches/:id/events): how often, in ms, a stream looks for new events when no NOTIFY woke it
+   *  (its fallback if the API's LISTEN connection to PostgreSQL is lost; normally events arrive at once). */
+  EVENTS_POLL_MS: int(50, 1000),
   /** An admin key to create (or keep) at the API's start, for the first key of a deployment; `npm run keys` makes others. */
   API_ADMIN_KEY: optional(z.string().min(24, "an API key has at least 24 characters").regex(/^[\x21-\x7e]+$/, "an API key is printable ASCII without spaces")),
   /** The project of API_ADMIN_KEY. */
@@ -93,6 +96,34 @@ export const configSchema = z.object({
   /** Longest evaluation of one trial, in seconds (the `benchmark` evaluator's latencyMs included); a trial over it
    *  fails (TrialTimeout, not retried) and its training thread is terminated. 0: no limit. */
   TRIAL_TIMEOUT_S: z.coerce.number().min(0).default(21_600),
+  /** Trials of a `train` search whose trained weights are kept (the best by objective; the others' are deleted as
+   *  better ones complete). 0: none. */
+  SEARCH_KEEP_TOP_K: int(0, 3),
+  /** How long the API waits for a trainer to answer an inference request (generate, sample, log-prob) before it
+   *  answers 504. */
+  INFERENCE_TIMEOUT_MS: int(100, 30_000),
+  /** Largest dataset upload (POST /v1/datasets), in bytes, counted while the body streams in (413 past it). The body
+   *  must still arrive within API_REQUEST_TIMEOUT_MS: raise that for large files. */
+  DATASET_MAX_BYTES: int(1, 256 * 2 ** 20),
+  /** Where trainers keep the datasets they read from their store (PostgreSQL or S3), one file per content hash
+   *  (read again only when missing). Default: the OS temporary folder's `nas-datasets`. */
+  DATASET_CACHE_DIR: optional(z.string().min(1)),
+  /** Where new dataset uploads keep their bytes: `postgres` (chunks in the database, the default) or `s3` (one object
+   *  per content hash in an S3-compatible store: S3_ENDPOINT, S3_BUCKET). Each dataset remembers its store, so a
+   *  switch does not orphan the old ones; every process that reads them needs the S3 settings while any is in S3. */
+  DATASET_STORE: z.enum(["postgres", "s3"]).default("postgres"),
+  /** The S3-compatible store's URL (MinIO: http://minio:9000). Needed for DATASET_STORE=s3. */
+  S3_ENDPOINT: optional(z.string().url()),
+  /** The bucket of dataset objects (`datasets/<sha256>`), created on the first upload when missing. Needed for DATASET_STORE=s3. */
+  S3_BUCKET: optional(z.string().min(3).max(63)),
+  /** The S3 region (MinIO ignores it). */
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  /** Access key of the S3 store; unset: the AWS SDK's default credentials (environment, profile, instance role). */
+  S3_ACCESS_KEY_ID: optional(z.string().min(1)),
+  /** Secret key of the S3 store (with S3_ACCESS_KEY_ID). */
+  S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
+  /** Path-style URLs (`endpoint/bucket/key`), as MinIO and most S3-compatible servers want; `false`: virtual-hosted style. */
+  S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("true"),
   /** How long a process retries a statement or queue call of work in hand while PostgreSQL or Redis is unreachable
    *  (exponential backoff up to 3 s), before handing the work back to be retried later (never failing it). */
   INFRA_RETRY_MAX_S: int(1, 300),
@@ -108,18 +139,35 @@ export const configSchema = z.object({
   ADVANCE_FAILED_JOBS_KEPT: int(0, 1000),
   /** Seconds the orchestrator waits between reconciliation sweeps (re-enqueue lost work from PostgreSQL). */
   RECONCILE_INTERVAL_S: int(1, 30),
-  /** Force one tfjs backend (tensorflow-gpu, tensorflow, wasm, cpu); by default the fastest that loads. */
-  TFJS_BACKEND: optional(z.enum(["tensorflow-gpu", "tensorflow", "wasm", "cpu"])),
+  /** Force one tfjs backend (tensorflow-gpu, tensorflow, webgpu, wasm, cpu); by default the fastest that loads. */
+  TFJS_BACKEND: optional(z.enum(["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"])),
   /** A trainer runs `train` trials in a worker thread, replaced after a trial that leaves its wasm heap above this
    *  many MiB (the heap never shrinks; the cap is 4 GiB) or leaks tensors. 0: a fresh thread for every trial. */
   TRAINER_RECYCLE_HEAP_MB: int(0, 1024),
+  /** A Transformer trial whose estimated training memory (activations + weights and optimizer state, MiB;
+   *  src/models/transformer/memory.ts) is over this trains with micro-batches or recomputation, chosen by the trainer
+   *  and recorded in its metrics; a trial that fits no plan fails with the reason. 0: no limit. */
+  TRAIN_MEMORY_LIMIT_MB: z.coerce.number().min(0).default(2048),
   /** "auto": on the wasm backend, compute matrix products with OpenBLAS when the optional native addon and the library
    *  are installed (3–4× faster products); "off": always the wasm backend's own XNNPACK. */
   NATIVE_BLAS: z.enum(["auto", "off"]).default("auto"),
   /** A BLAS shared library (exporting cblas_sgemm) to use instead of looking up OpenBLAS. */
   NATIVE_BLAS_LIBRARY: optional(z.string()),
+  /** "off": never load the optional native addon (native/blas: OpenBLAS products and the fused training kernels), as
+   *  on a machine where it could not be built; "auto": use it where it is built. Read by src/models/native-*.ts. */
+  NAS_NATIVE: z.enum(["auto", "off"]).default("auto"),
+  /** Trials whose estimated training FLOPs (src/catalogue/cost.ts) reach this go to the `trials-gpu` queue while a GPU
+   *  trainer is alive (CPU trainers then never take them); 0: only supernet jobs go there. */
+  GPU_TRIAL_MIN_FLOPS: z.coerce.number().min(0).default(1e13),
   /** Log level of every process (fatal, error, warn, info, debug, trace, silent). */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+}).superRefine((c, ctx) => {
+  // The object store's settings are checked at start, not at the first upload.
+  if (c.DATASET_STORE !== "s3") return;
+  for (const name of ["S3_ENDPOINT", "S3_BUCKET"] as const) {
+    if (!c[name]) ctx.addIssue({ code: "custom", path: [name], message: `DATASET_STORE=s3 needs ${name} (the S3-compatible store's ${name === "S3_ENDPOINT" ? "URL" : "bucket"})` });
+  }
+  if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) ctx.addIssue({ code: "custom", path: ["S3_SECRET_ACCESS_KEY"], message: "set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither" });
 });
 
 export type Config = z.infer<typeof configSchema>;

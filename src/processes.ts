@@ -18,7 +18,23 @@ import { createOutages, type Outages } from "./core/infra.js";
 import { checkDb, createDb, type Db } from "./db/client.js";
 import { createKey, ensureProject } from "./db/projects.js";
 import { createLogger, type Logger } from "./logger.js";
-import { ADVANCE_QUEUE, checkRedis, createRedis, delayOnOutage, GPU_HEARTBEAT_S, GPU_TRIALS_QUEUE, Queues, TRIALS_QUEUE, type AdvanceJob, type TrialJob } from "./queue/queues.js";
+import { removeHeartbeat, writeHeartbeat, type WorkerHeartbeat } from "./queue/heartbeats.js";
+import {
+  ADVANCE_QUEUE,
+  checkRedis,
+  createRedis,
+  delayOnOutage,
+  GPU_HEARTBEAT_S,
+  GPU_TRIALS_QUEUE,
+  INFERENCE_QUEUE,
+  Queues,
+  RETRAIN_QUEUE,
+  TRIALS_QUEUE,
+  type AdvanceJob,
+  type InferenceJob,
+  type RetrainJob,
+  type TrialJob,
+} from "./queue/queues.js";
 
 export type ProcessName = "api" | "orchestrator" | "trainer";
 
@@ -247,7 +263,7 @@ export async function startOrchestrator(config: Config): Promise<OrchestratorHan
 export async function startTrainer(config: Config): Promise<TrainerHandle> {
   const rt = await openRuntime("trainer", config);
   const { log, queues } = rt;
-  const { backendLabel, GPU_BACKENDS, initBackend } = await import("./models/backend.js");
+  const { backendDevice, backendLabel, GPU_BACKENDS, initBackend } = await import("./models/backend.js");
   const { TrialRunner } = await import("./trainer/trial-runner.js");
   let backend;
   try {
@@ -257,13 +273,27 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
     throw new StartupError((err as Error).message);
   }
   const workerName = config.WORKER_NAME ?? `${hostname()}:${process.pid}`;
-  const runner = new TrialRunner({ ...rt, workerName, log: (msg, extra) => log.info(extra ?? {}, msg), debug: (msg, extra) => log.debug(extra ?? {}, msg) });
+  // The backend is stored with every trial this trainer starts (a search shows the mix of its trials' backends).
+  const runner = new TrialRunner({ ...rt, workerName, backend: backendLabel(), log: (msg, extra) => log.info(extra ?? {}, msg), debug: (msg, extra) => log.debug(extra ?? {}, msg) });
   // Worker deaths (README, "Faults"): BullMQ re-runs a stalled job without limit (maxStalledCount: never fail it);
   // the runner fails a trial whose trainer died more than MAX_STALLED_COUNT times in a row, saying so.
   // The backend decides which queues this trainer serves: a GPU trainer also takes the GPU queue (supernet jobs).
   const gpu = GPU_BACKENDS.includes(backend);
+  // The trials in hand, for the heartbeat (GET /v1/workers shows the first), refreshed as each starts and ends.
+  const inHand: string[] = [];
+  let announce: () => Promise<unknown> = async () => {};
+  const processTrial = async (job: Job<TrialJob>, token?: string) => {
+    inHand.push(job.data.trialId);
+    void announce();
+    try {
+      return await runner.process(job, token);
+    } finally {
+      inHand.splice(inHand.indexOf(job.data.trialId), 1);
+      void announce();
+    }
+  };
   const workers = [TRIALS_QUEUE, ...(gpu ? [GPU_TRIALS_QUEUE] : [])].map((queue) => {
-    const worker = new Worker<TrialJob>(queue, (job, token) => runner.process(job, token), {
+    const worker = new Worker<TrialJob>(queue, processTrial, {
       connection: createRedis(config.REDIS_URL, rt.outages.redis),
       prefix: config.QUEUE_PREFIX,
       concurrency: config.TRAINER_CONCURRENCY,
@@ -278,15 +308,46 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
     worker.on("error", rt.onError("worker"));
     return worker;
   });
-  // Every trainer's heartbeat (counted by the API's /metrics); a GPU trainer's also routes supernet jobs to it.
-  const announce = () =>
-    Promise.all([queues.trainerHeartbeat(workerName, gpu), gpu ? queues.announceGpuTrainer(workerName) : undefined]).catch((err: unknown) =>
+  // Models: retrain jobs (long, like trials) and inference jobs (short: their own worker, so that a request is not
+  // held behind a training in hand). Both are served by every trainer.
+  const { RetrainRunner } = await import("./trainer/retrain.js");
+  const { InferenceServer } = await import("./trainer/inference.js");
+  const retrain = new RetrainRunner({ ...rt, workerName, log: (msg, extra) => log.info(extra ?? {}, msg) });
+  const inference = new InferenceServer({ db: rt.db, log: (msg, extra) => log.info(extra ?? {}, msg) });
+  const modelWorkers = [
+    new Worker<RetrainJob>(RETRAIN_QUEUE, (job) => retrain.process(job), {
+      connection: createRedis(config.REDIS_URL, rt.outages.redis),
+      prefix: config.QUEUE_PREFIX,
+      concurrency: 1,
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.STALLED_INTERVAL_MS,
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+    }).on("failed", (job, err) => {
+      log.warn({ modelId: job?.data.modelId, err: err.message }, "retrain job failed");
+      retrain.onJobFailed(job, err).catch((e: unknown) => log.error({ err: String(e) }, "could not record a failed retrain"));
+    }),
+    new Worker<InferenceJob>(INFERENCE_QUEUE, (job) => inference.process(job), { connection: createRedis(config.REDIS_URL, rt.outages.redis), prefix: config.QUEUE_PREFIX, concurrency: 1 }),
+  ];
+  for (const w of modelWorkers) w.on("error", rt.onError("worker"));
+  // Every trainer's heartbeat (counted by the API's /metrics, listed by GET /v1/workers); a GPU trainer's also
+  // routes GPU-sized trials to it.
+  const label = backendLabel();
+  const device = backendDevice();
+  const startedAt = new Date().toISOString();
+  const describe = (): Omit<WorkerHeartbeat, "lastSeenAt"> => ({
+    id: workerName, kind: "trainer", queue: gpu ? GPU_TRIALS_QUEUE : TRIALS_QUEUE, backend: label, device, pid: process.pid, host: hostname(), startedAt, running: inHand[0] ?? null,
+  });
+  announce = () =>
+    Promise.all([
+      queues.trainerHeartbeat(workerName, gpu),
+      gpu ? queues.announceGpuTrainer(workerName) : undefined,
+      writeHeartbeat(queues.connection, config.QUEUE_PREFIX, describe()),
+    ]).catch((err: unknown) =>
       isInfraError(err) ? rt.outages.redis.failed(err) : log.warn({ err: String(err) }, "trainer heartbeat failed"),
     );
   const heartbeat = setInterval(announce, GPU_HEARTBEAT_S * 1000);
   await announce();
-  const label = backendLabel();
-  log.info({ worker: workerName, concurrency: config.TRAINER_CONCURRENCY, backend: label, gpu }, "trainer ready");
+  log.info({ worker: workerName, concurrency: config.TRAINER_CONCURRENCY, backend: label, device, gpu, queue: describe().queue }, "trainer ready");
   return {
     name: "trainer",
     log,
@@ -295,10 +356,16 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
     gpu,
     close: once(async () => {
       clearInterval(heartbeat);
-      await Promise.all(workers.map((w) => w.close())); // waits for the jobs in hand
+      await Promise.all([...workers, ...modelWorkers].map((w) => w.close())); // waits for the jobs in hand
       // Best effort, never holding the shutdown while Redis is away (the entry ages out by itself).
-      await Promise.race([queues.trainerGone(workerName, gpu).catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      announce = async () => {};
+      await Promise.race([
+        Promise.all([queues.trainerGone(workerName, gpu), removeHeartbeat(queues.connection, config.QUEUE_PREFIX, workerName)]).catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      ]);
       await runner.close();
+      await retrain.close();
+      inference.close();
       await rt.disconnect();
     }),
   };

@@ -12,6 +12,7 @@
  *       for i in [0, batch):  C_i[m, n] = op(A_i) · op(B_i)   (row-major, float32; offsets/strides in floats)
  *       op(A_i) is A_i[m, k], or A_i[k, m] transposed when transA; likewise op(B_i) is B_i[k, n] or B_i[n, k]ᵀ.
  *       A stride of 0 repeats one operand for every batch item (broadcasting).
+ * and the fused training kernels of kernels.c (see there).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,14 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+#include "nas_blas.h"
 
-typedef void (*sgemm_fn)(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
-                         const float *b, int ldb, float beta, float *c, int ldc);
 typedef void (*set_threads_fn)(int);
 typedef char *(*get_config_fn)(void);
 
-static sgemm_fn cblas_sgemm = NULL;
+sgemm_fn nas_sgemm = NULL; /* also used by the fused kernels (kernels.c) */
 static char description[1280];
 
 #define CHECK(call)                                                       \
@@ -52,7 +51,7 @@ static int open_blas(const char *path, int require_openblas) {
   }
   if (set_threads) set_threads(1);
   snprintf(description, sizeof description, "%s (%s)", get_config ? get_config() : "cblas", path);
-  cblas_sgemm = gemm; /* an earlier library stays open: products in flight elsewhere never run on a closed one */
+  nas_sgemm = gemm; /* an earlier library stays open: products in flight elsewhere never run on a closed one */
   return 1;
 }
 
@@ -68,7 +67,7 @@ static napi_value load(napi_env env, napi_callback_info info) {
     size_t len = 0;
     CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
     ok = open_blas(path, 0);
-  } else if (cblas_sgemm) {
+  } else if (nas_sgemm) {
     ok = 1;
   } else {
     static const char *candidates[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
@@ -88,7 +87,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "nas_blas.gemm: expected 13 arguments");
     return NULL;
   }
-  if (!cblas_sgemm) {
+  if (!nas_sgemm) {
     napi_throw_error(env, NULL, "nas_blas.gemm: no BLAS loaded (call load() first)");
     return NULL;
   }
@@ -127,7 +126,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
       memset(c, 0, (size_t)(m * n) * sizeof(float));
       continue;
     }
-    cblas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, lda, b,
+    nas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a, lda, b,
                 ldb, 0.0f, c, (int)n);
   }
   return NULL;
@@ -139,6 +138,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof *props, props) != napi_ok) return NULL;
+  if (nas_define_kernels(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

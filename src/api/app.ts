@@ -7,18 +7,26 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { registerAuth } from "./auth.js";
+import { completeOpenapi } from "./openapi.js";
 import { frameworkErrors, registerErrorHandling, registerInputGuards } from "./errors.js";
 import { registerCors } from "./plugins/cors.js";
 import { registerHelmet } from "./plugins/helmet.js";
 import { registerMetrics } from "./plugins/metrics.js";
 import { registerRateLimit } from "./plugins/rate-limit.js";
 import { registerUnderPressure } from "./plugins/under-pressure.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
+import { eventRoutes } from "./routes/events.js";
+import { datasetRoutes } from "./routes/datasets.js";
 import { healthRoutes } from "./routes/health.js";
 import { leaderboardRoutes } from "./routes/leaderboard.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { modelRoutes } from "./routes/models.js";
+import { exportRoutes } from "./routes/exports.js";
+import { paretoRoutes } from "./routes/pareto.js";
 import { searchSpaceRoutes } from "./routes/search-spaces.js";
 import { searchRoutes } from "./routes/searches.js";
 import { trialRoutes } from "./routes/trials.js";
+import { workerRoutes } from "./routes/workers.js";
 import type { Services } from "./services.js";
 
 export type { Services };
@@ -64,14 +72,22 @@ export async function buildApp(services: Services, opts: { logger?: boolean } = 
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: completeOpenapi,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
+  await app.register(dashboardRoutes);
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
   await app.register(searchSpaceRoutes);
   await app.register(searchRoutes);
+  await app.register(eventRoutes);
   await app.register(trialRoutes);
   await app.register(leaderboardRoutes);
+  await app.register(modelRoutes);
+  await app.register(datasetRoutes);
+  await app.register(exportRoutes);
+  await app.register(paretoRoutes);
+  await app.register(workerRoutes);
   return app;
 }

@@ -25,8 +25,8 @@ declare module "fastify" {
   }
 }
 
-/** Routes anyone may call. */
-const OPEN = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/, /^\/metrics$/];
+/** Routes anyone may call; the dashboard's page and files (`/`, `/assets/`) hold no data: the page asks for a key. */
+const OPEN = [/^\/healthz$/, /^\/readyz$/, /^\/docs(\/|$)/, /^\/metrics$/, /^\/$/, /^\/assets\//];
 
 const rank = (role: Role) => ROLES.indexOf(role);
 

@@ -31,8 +31,8 @@ export class ApiError extends Error {
   }
 }
 
-export function badRequest(field: string, message: string): ApiError {
-  return new ApiError(400, "validation_error", `${field}: ${message}`, [{ field, in: "body", message }]);
+export function badRequest(field: string, message: string, where: "body" | "querystring" | "params" = "body"): ApiError {
+  return new ApiError(400, "validation_error", `${field}: ${message}`, [{ field, in: where, message }]);
 }
 
 export function notFound(what: string, id: string): ApiError {
@@ -64,6 +64,20 @@ function fieldOf(path: ReadonlyArray<string | number>, where: Issue["in"]): stri
   return path.map((p) => cut(String(p))).join(".") || (where === "body" ? "(body)" : `(${where})`);
 }
 
+interface UnionIssue {
+  code: string;
+  path: Array<string | number>;
+  message: string;
+  keys?: string[];
+}
+
+/** Of a union's branches (zod's issues per branch), the only one that did not fail on the value's type itself. */
+function shapedBranch(errors: unknown): UnionIssue[] | undefined {
+  if (!Array.isArray(errors)) return undefined;
+  const shaped = (errors as UnionIssue[][]).filter((issues) => Array.isArray(issues) && issues.length > 0 && !issues.every((i) => i.code === "invalid_type" && i.path.length === 0));
+  return shaped.length === 1 ? shaped[0] : undefined;
+}
+
 function validationError(issues: Issue[]): ApiError {
   const shown = issues.slice(0, MAX_ISSUES);
   const more = issues.length > shown.length ? ` (and ${issues.length - shown.length} more)` : "";
@@ -82,6 +96,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
         // An unknown key is named itself (`strategy.populationSze`), not only the object that holds it.
         const keys = v.keyword === "unrecognized_keys" ? (v.params as { keys?: unknown }).keys : undefined;
         if (Array.isArray(keys) && keys.length) return keys.map((k) => ({ field: fieldOf([...path, String(k)], where), in: where, message: `unknown field ${printable(String(k))}` }));
+        // A union (an objective or a list of them) is answered by the one branch the value has the shape of:
+        // `objective.1.direction`, not "objective: Invalid input".
+        const branch = v.keyword === "invalid_union" ? shapedBranch((v.params as { errors?: unknown }).errors) : undefined;
+        if (branch) return branch.map((i) => ({ field: fieldOf([...path, ...i.path], where), in: where, message: i.code === "unrecognized_keys" ? `unknown field ${printable(String(i.keys?.[0]))}` : i.message }));
         return [{ field: fieldOf(path, where), in: where, message: v.message ?? "invalid" }];
       });
       const e = validationError(issues);

@@ -9,6 +9,7 @@ import { flowParameterCount, parseFlowArchitecture, type FlowInput } from "../mo
 import { flopsPerToken, parameterCount, parseArchitecture } from "../models/transformer/config.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
+import { withTrainingDecisions } from "../spaces/training-decisions.js";
 import { CHARLM_TASK_ID, flowTrainConfigSchema, isDensityTask, transformerTrainConfigSchema } from "./tasks.js";
 
 export interface TrialCost {
@@ -36,7 +37,8 @@ export interface TrialLimits {
  * not parse; undefined for a family the train evaluator does not train.
  */
 export function trainCost(space: SearchSpace, architecture: Architecture, options: Record<string, unknown>, steps?: number): TrialCost | undefined {
-  const shape = trainShape(space, options, steps);
+  // The architecture's training decisions (train.batchSize, train.steps, …) are the options this trial trains with.
+  const shape = trainShape(space, withTrainingDecisions(architecture, options), steps);
   if (!shape) return undefined;
   if (shape.family === "transformer") {
     const arch = parseArchitecture(architecture);
@@ -51,8 +53,21 @@ type Shape =
   | { family: "transformer"; tokensPerStep: number; steps: number; dims: { vocabSize: number; contextLength: number } }
   | { family: "flow"; tokensPerStep: number; steps: number; input: FlowInput; batchSize: number };
 
+/**
+ * The training steps a trial of the `train` evaluator runs: its options with its architecture's training decisions
+ * (`train.steps`), the family's default otherwise. Undefined for a family the train evaluator does not train, or
+ * options that do not parse. (What GET /v1/searches/:id/trials shows as a trial's `budgetSteps`.)
+ */
+export function plannedTrainSteps(family: string, architecture: Architecture, options: Record<string, unknown>): number | undefined {
+  try {
+    return trainShape({ family }, withTrainingDecisions(architecture, options))?.steps;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a trial of the `train` evaluator processes per step, and how many steps, from its options alone. */
-export function trainShape(space: SearchSpace, options: Record<string, unknown>, steps?: number): Shape | undefined {
+export function trainShape(space: Pick<SearchSpace, "family">, options: Record<string, unknown>, steps?: number): Shape | undefined {
   if (space.family === "transformer") {
     const cfg = transformerTrainConfigSchema.parse(options);
     const vocabSize = cfg.task === CHARLM_TASK_ID ? CHARLM_VOCABULARY_BOUND : cfg.recall.keys + cfg.recall.values;

@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { SearchSpace } from "../spaces/space.js";
 import { dartsOptions } from "./strategies.js";
 import {
+  datasetObjectiveIncompatibility,
   FLOW_METRICS,
   FLOW_TASKS,
   flowObjectiveIncompatibility,
@@ -48,7 +49,7 @@ export interface EvaluatorEntry<Schema extends z.ZodObject = z.ZodObject> {
 const define = <Schema extends z.ZodObject>(entry: EvaluatorEntry<Schema>) => entry;
 
 export const benchmarkOptions = z.object({
-  dataset: z.enum(["cifar10"]).default("cifar10").describe("benchmark table to look up; cifar10 reads NASBENCH201_CSV"),
+  dataset: z.enum(["cifar10"]).default("cifar10").describe("benchmark table to look up; cifar10 reads NASBENCH201_CSV (default cifar10)"),
   latencyMs: z
     .number()
     .int()
@@ -91,16 +92,35 @@ function withoutDefault(schema: z.ZodType): z.ZodType {
 }
 
 // The `train` request accepts the union of the families' fields without their defaults; each family validates and
-// completes it with its own schema (incompatibility() at the API, the family's trainer at run time).
+// completes it with its own schema (incompatibility() at the API, the family's trainer at run time). A field keeps
+// its families' descriptions (each with its default), named by family where it is not every family's or differs.
 const trainFields: Record<string, z.ZodType> = {};
-for (const family of Object.values(TRAIN_FAMILIES)) {
-  for (const [name, schema] of Object.entries(family.schema.shape)) trainFields[name] ??= withoutDefault(schema as z.ZodType).optional();
+const trainDescriptions: Record<string, Array<{ family: string; text: string }>> = {};
+for (const [familyName, family] of Object.entries(TRAIN_FAMILIES)) {
+  for (const [name, schema] of Object.entries(family.schema.shape)) {
+    trainFields[name] ??= withoutDefault(schema as z.ZodType).optional();
+    const text = (schema as z.ZodType).description;
+    if (text) (trainDescriptions[name] ??= []).push({ family: familyName, text });
+  }
+}
+for (const [name, texts] of Object.entries(trainDescriptions)) {
+  const families = Object.keys(TRAIN_FAMILIES);
+  const same = texts.length === families.length && texts.every((t) => t.text === texts[0]!.text);
+  trainFields[name] = trainFields[name]!.describe(same ? texts[0]!.text : texts.map((t) => `${t.family} spaces: ${t.text}`).join("; "));
 }
 const ALL_TASKS = [...new Set(Object.values(TRAIN_FAMILIES).flatMap((f) => f.tasks))] as [string, ...string[]];
 
 export const trainOptions = z.strictObject({
   ...trainFields,
-  task: z.enum(ALL_TASKS).describe(`task to train on: ${Object.entries(TRAIN_FAMILIES).map(([f, d]) => `${d.tasks.join(", ")} (${f} spaces)`).join("; ")}`),
+  task: z
+    .enum(ALL_TASKS)
+    .optional()
+    .describe(`task to train on: ${Object.entries(TRAIN_FAMILIES).map(([f, d]) => `${d.tasks.join(", ")} (${f} spaces)`).join("; ")}; required unless \`dataset\` is given`),
+  dataset: z
+    .string()
+    .regex(/^ds_[0-9a-f]{20}$/, "must be a dataset id (ds_ and 20 hex digits)")
+    .optional()
+    .describe("an uploaded dataset (POST /v1/datasets) to train on in place of `task`: text for transformer spaces, vectors or images for flow spaces"),
   budget: z
     .strictObject({
       steps: z.number().int().min(1).max(1_000_000).describe("training steps"),
@@ -135,17 +155,24 @@ export const trainEntry = define({
   metrics: [...new Set([...TRANSFORMER_METRICS, ...FLOW_METRICS])],
   forSearches: true,
   // Trials trained for different numbers of steps are not comparable: the budget is part of the leaderboard's task.
-  task: (c) => `${c.task}@${c.budget?.steps ?? "default"}steps`,
+  // A dataset's search is keyed by its dataset at the API, which knows the dataset's kind (tasks.ts datasetTaskId).
+  task: (c) => `${c.task ?? `dataset:${String(c.dataset)}`}@${c.budget?.steps ?? "default"}steps`,
   incompatibility(space, cfg, objective) {
     const family = TRAIN_FAMILIES[space.family];
     if (!family) return { field: "evaluator.type", message: `the train evaluator trains ${Object.keys(TRAIN_FAMILIES).join(" and ")} spaces, not '${space.family}'` };
-    if (!family.tasks.includes(cfg.task)) return { field: "evaluator.task", message: `'${cfg.task}' is not a task for ${space.family} spaces (use ${family.tasks.join(", ")})` };
+    if (cfg.dataset !== undefined) {
+      if (cfg.task !== undefined) return { field: "evaluator.dataset", message: "give either a task or a dataset, not both" };
+    } else if (cfg.task === undefined) return { field: "evaluator.task", message: `required (or a dataset): use ${family.tasks.join(", ")}` };
+    else if (!family.tasks.includes(cfg.task)) return { field: "evaluator.task", message: `'${cfg.task}' is not a task for ${space.family} spaces (use ${family.tasks.join(", ")})` };
     const parsed = family.schema.strict().safeParse(cfg);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       return { field: ["evaluator", ...issue.path].join("."), message: issue.message };
     }
-    const metric = family.objectiveIncompatibility(cfg.task, objective.metric);
+    // Gradient accumulation splits each step's batch evenly (the same update as the whole batch).
+    const { batchSize, microBatches } = parsed.data as { batchSize?: number; microBatches?: number };
+    if (batchSize !== undefined && microBatches !== undefined && batchSize % microBatches !== 0) return { field: "evaluator.microBatches", message: `must divide batchSize (${batchSize})` };
+    const metric = cfg.dataset !== undefined ? datasetObjectiveIncompatibility(space.family, undefined, objective.metric) : family.objectiveIncompatibility(cfg.task!, objective.metric);
     return metric ? { field: "objective.metric", message: metric } : undefined;
   },
 });

@@ -29,10 +29,12 @@ export const evolutionOptions = z.object({
     .default(10)
     .describe("S: members sampled per tournament; the best of them is the parent (default 10; must be ≤ populationSize)"),
   seedArchitectures: z
-    .array(z.record(z.string(), z.unknown()))
+    .array(z.union([z.record(z.string(), z.unknown()), z.string().min(1).max(1000)]))
     .max(1000)
     .optional()
-    .describe("architectures to warm-start with (e.g. a known good model or the leaderboard's best): proposed first, before any random sample"),
+    .describe(
+      "architectures to warm-start with (e.g. a known good model or the leaderboard's best), each in the space's JSON form or, for NAS-Bench-201 spaces, the benchmark's string (`|nor_conv_3x3~0|+|…~0|…~1|+|…~0|…~1|…~2|`): proposed first, before any random sample; an invalid one is a 400 naming its decision (default: none)",
+    ),
   maxDuplicateTries: z
     .number()
     .int()
@@ -131,14 +133,22 @@ export interface StrategyEntry {
   options: z.ZodObject;
   /** A rule between options that a schema cannot state: the field at fault and why, or undefined. */
   check?(options: Record<string, unknown>): { field: string; message: string } | undefined;
+  /**
+   * Ranks by every objective of a list (and by constraint violation) and keeps the constraints on costs known before
+   * training itself (src/strategies/strategy.ts: TrialResult.scores, StrategyArgs.feasible). Only such a strategy may
+   * run a search of several objectives.
+   */
+  multiObjective?: boolean;
 }
 
 export const STRATEGY_CATALOGUE = [
-  { type: "random", description: "Uniform random sampling without repeats (the baseline).", options: randomOptions },
+  { type: "random", description: "Uniform random sampling without repeats (the baseline).", options: randomOptions, multiObjective: true },
   {
     type: "evolution",
-    description: "Regularized (aging) evolution (Real et al. 2019): tournament selection, one-decision mutation, the oldest member dies.",
+    description:
+      "Regularized (aging) evolution (Real et al. 2019): tournament selection, one-decision mutation, the oldest member dies; with several objectives or constraints the tournament ranks by non-dominated sorting and crowding distance (NSGA-II).",
     options: evolutionOptions,
+    multiObjective: true,
     check: (o) => {
       const { sampleSize, populationSize } = evolutionOptions.parse(o);
       return sampleSize > populationSize ? { field: "strategy.sampleSize", message: `must be ≤ populationSize (${populationSize})` } : undefined;

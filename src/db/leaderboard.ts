@@ -31,3 +31,46 @@ export async function leaderboard(db: Db, scope: Scope, q: { space: string; task
   });
   return rows.map((r, i) => ({ rank: i + 1, ...r }));
 }
+
+/** One leaderboard of a project: a (space, task, metric) with entries, and how many distinct architectures it has. */
+export interface BoardRow {
+  space: string;
+  task: string;
+  metric: string;
+  /** Whether a higher objective is better on this board (score = objective), from its entries. */
+  maximize: boolean;
+  entries: number;
+}
+
+/**
+ * Every leaderboard of the scope's project (of one space, when given), ordered by space, task and metric: one
+ * grouped scan of the primary key's index. A board's direction is read from its entries' oriented scores (score =
+ * objective on a maximised board, −objective on a minimised one).
+ */
+export async function leaderboardBoards(db: Db, scope: Scope, q: { space?: string } = {}): Promise<BoardRow[]> {
+  const { rows } = await db.pool.query<BoardRow>({
+    name: "leaderboard-boards",
+    text: `SELECT space, task, metric, count(*)::int AS entries,
+        NOT bool_or(score <> objective) AS maximize
+      FROM leaderboard_entries WHERE project_id = $1 AND ($2::text IS NULL OR space = $2)
+      GROUP BY space, task, metric ORDER BY space, task, metric`,
+    values: [scope.projectId, q.space ?? null],
+  });
+  return rows;
+}
+
+/**
+ * The tasks of the project's searches of a space (`task` absent), or the objective metrics of its searches of a
+ * space and task: what a leaderboard query that leaves one out may mean. From the searches (index
+ * searches(project_id, space, task, created_at)), not the entries, so that it costs the same however many trials
+ * the boards hold.
+ */
+export async function leaderboardChoices(db: Db, scope: Scope, q: { space: string; task?: string }): Promise<string[]> {
+  const { rows } = await db.pool.query<{ choice: string }>({
+    name: "leaderboard-choices",
+    text: `SELECT DISTINCT CASE WHEN $3::text IS NULL THEN task ELSE objective_metric END AS choice FROM searches
+      WHERE project_id = $1 AND space = $2 AND ($3::text IS NULL OR task = $3) ORDER BY 1`,
+    values: [scope.projectId, q.space, q.task ?? null],
+  });
+  return rows.map((r) => r.choice);
+}

@@ -18,6 +18,8 @@ export interface LockedSearchRow {
   projectId: string;
   status: SearchStatus;
   space: string;
+  /** The space's definition as snapshotted with the search (null for searches stored before snapshots). */
+  spaceDefinition: unknown;
   strategy: { type: string } & Record<string, unknown>;
   strategyState: JsonValue | null;
   evaluator: { type: string } & Record<string, unknown>;
@@ -25,6 +27,10 @@ export interface LockedSearchRow {
   schedulerState: JsonValue | null;
   seed: number;
   objectiveDirection: "minimize" | "maximize";
+  objectiveMetric: string;
+  /** Multi-objective searches: every objective, and the constraints on metrics (null when none were given). */
+  objectiveList: unknown;
+  constraints: unknown;
   maxTrials: number;
   maxParallel: number;
   maxFailures: number;
@@ -211,8 +217,8 @@ export class LockedSearch {
 export async function withSearchLock<T>(db: Db, searchId: string, fn: (search: LockedSearch) => Promise<T>): Promise<T | null> {
   return transaction(db, async (client) => {
     const { rows } = await client.query<LockedSearchRow>(
-      `SELECT id, project_id AS "projectId", status, space, strategy, strategy_state AS "strategyState", evaluator, scheduler, scheduler_state AS "schedulerState", seed,
-         objective_direction AS "objectiveDirection", max_trials AS "maxTrials", max_parallel AS "maxParallel", max_failures AS "maxFailures",
+      `SELECT id, project_id AS "projectId", status, space, space_definition AS "spaceDefinition", strategy, strategy_state AS "strategyState", evaluator, scheduler, scheduler_state AS "schedulerState", seed,
+         objective_direction AS "objectiveDirection", objective_metric AS "objectiveMetric", objective_list AS "objectiveList", constraints, max_trials AS "maxTrials", max_parallel AS "maxParallel", max_failures AS "maxFailures",
          trials_created AS "trialsCreated", compute_flops AS "computeFlops", compute_exhausted AS "computeExhausted",
          (SELECT count(*)::int FROM searches p WHERE p.project_id = searches.project_id AND p.status IN ('queued', 'running')) AS "projectActive"
        FROM searches WHERE id = $1 FOR UPDATE`,

@@ -25,6 +25,13 @@ export interface NewSearch {
   maxFailures: number;
   scheduler?: Prisma.InputJsonValue;
   seed: number;
+  /** The space's version and full definition, snapshotted with the search (orchestrator and trainers read these). */
+  spaceVersion?: string;
+  spaceDefinition?: Prisma.InputJsonValue;
+  /** Multi-objective searches (catalogue/objectives.ts): every objective, constraints, declared reference point. */
+  objectiveList?: Prisma.InputJsonValue;
+  constraints?: Prisma.InputJsonValue;
+  referencePoint?: Prisma.InputJsonValue;
 }
 
 /**
@@ -42,14 +49,17 @@ export async function createSearch(db: Db, scope: Scope, data: NewSearch, maxAct
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [scope.projectId]);
     const { rows } = await client.query<Search>(
       `INSERT INTO searches (id, project_id, name, space, task, strategy, evaluator, objective_metric, objective_direction,
-         max_trials, max_parallel, max_failures, scheduler, seed)
-       SELECT $1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13::jsonb, $14
+         max_trials, max_parallel, max_failures, scheduler, seed, space_version, space_definition,
+         objective_list, constraints, reference_point)
+       SELECT $1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13::jsonb, $14, $17, $18::jsonb, $19::jsonb, $20::jsonb, $21::jsonb
        WHERE $15::bigint IS NULL OR (SELECT count(*) FROM searches WHERE project_id = $2 AND status = ANY($16::"SearchStatus"[])) < $15
        RETURNING ${SEARCH_COLUMNS}`,
       [
         randomUUID(), scope.projectId, data.name, data.space, data.task, JSON.stringify(data.strategy), JSON.stringify(data.evaluator), data.objectiveMetric,
         data.objectiveDirection, data.maxTrials, data.maxParallel, data.maxFailures, data.scheduler === undefined ? null : JSON.stringify(data.scheduler), data.seed,
         Number.isFinite(maxActive) ? maxActive : null, [...ACTIVE_SEARCH_STATUSES],
+        data.spaceVersion ?? null, data.spaceDefinition === undefined ? null : JSON.stringify(data.spaceDefinition),
+        ...[data.objectiveList, data.constraints, data.referencePoint].map((v) => (v === undefined ? null : JSON.stringify(v))),
       ],
     );
     return rows[0] ?? null;
@@ -63,15 +73,18 @@ const SEARCH_FIELDS = [
   ["max_trials", "maxTrials"], ["max_parallel", "maxParallel"], ["max_failures", "maxFailures"], ["seed", "seed"], ["status", "status"],
   ["error", "error"], ["strategy_state", "strategyState"], ["scheduler", "scheduler"], ["scheduler_state", "schedulerState"],
   ["trials_created", "trialsCreated"], ["compute_flops", "computeFlops"], ["compute_exhausted", "computeExhausted"],
+  ["space_version", "spaceVersion"], ["space_definition", "spaceDefinition"],
+  ["objective_list", "objectiveList"], ["constraints", "constraints"], ["reference_point", "referencePoint"],
   ["created_at", "createdAt"], ["updated_at", "updatedAt"], ["started_at", "startedAt"], ["finished_at", "finishedAt"],
 ] as const satisfies ReadonlyArray<readonly [column: string, field: keyof Search]>;
 /** A field of `Search` missing above fails to compile here (a column added to the schema must be added above). */
 const allFields: Exclude<keyof Search, (typeof SEARCH_FIELDS)[number][1]> extends never ? true : never = true;
 void allFields;
-const searchColumns = (table = "") => SEARCH_FIELDS.map(([column, field]) => `${table}${column} AS "${field}"`).join(", ");
+/** The select list of a search row (`table` prefixes each column, e.g. "s."); db/search-progress.ts shares it. */
+export const searchColumns = (table = "") => SEARCH_FIELDS.map(([column, field]) => `${table}${column} AS "${field}"`).join(", ");
 const SEARCH_COLUMNS = searchColumns();
 
-// The statements of the API's hottest reads (a search's detail, the leaderboard's defaults) run on the pool as named
+// The statements of the API's hottest reads (a search's detail, a page of searches with their progress) run on the pool as named
 // statements, planned once per connection: through Prisma each cost ~3× the CPU (bench:api).
 
 export async function getSearch(db: Db, scope: Scope, id: string): Promise<Search | null> {
@@ -102,6 +115,8 @@ export interface SearchDetail {
   bestSoFar: number[];
   /** The newest supernet job (DARTS searches). */
   supernet: { id: string; status: TrialStatus } | null;
+  /** Trials and jobs started on each tfjs backend. */
+  backends: Record<string, number>;
 }
 
 /**
@@ -110,7 +125,7 @@ export interface SearchDetail {
  * connection; five of them made this route 4× slower than the leaderboard, bench:api). Null if not in the scope.
  */
 export async function searchDetail(db: Db, scope: Scope, id: string): Promise<SearchDetail | null> {
-  const { rows } = await db.pool.query<Search & { counts: Partial<TrialCounts> | null; best: SearchDetail["best"]; objectives: number[]; supernet: SearchDetail["supernet"] }>({
+  const { rows } = await db.pool.query<Search & { counts: Partial<TrialCounts> | null; best: SearchDetail["best"]; objectives: number[]; supernet: SearchDetail["supernet"]; backends: Record<string, number> | null }>({
     name: "search-detail",
     text: `SELECT ${searchColumns("s.")},
       (SELECT json_object_agg(c.status, c.n) FROM (SELECT status, count(*)::int AS n FROM trials WHERE search_id = s.id AND kind = 'trial' GROUP BY status) c) AS counts,
@@ -121,13 +136,14 @@ export async function searchDetail(db: Db, scope: Scope, id: string): Promise<Se
                   CASE WHEN s.objective_direction <> 'maximize' THEN objective END ASC NULLS LAST, finished_seq
          LIMIT 1) b) AS best,
       ARRAY(SELECT objective FROM trials WHERE search_id = s.id AND status = 'completed' AND objective IS NOT NULL ORDER BY finished_seq) AS objectives,
-      (SELECT row_to_json(x) FROM (SELECT id, status FROM trials WHERE search_id = s.id AND kind = 'supernet' ORDER BY seq DESC LIMIT 1) x) AS supernet
+      (SELECT row_to_json(x) FROM (SELECT id, status FROM trials WHERE search_id = s.id AND kind = 'supernet' ORDER BY seq DESC LIMIT 1) x) AS supernet,
+      (SELECT json_object_agg(k.backend, k.n) FROM (SELECT backend, count(*)::int AS n FROM trials WHERE search_id = s.id AND backend IS NOT NULL GROUP BY backend) k) AS backends
     FROM searches s WHERE s.id = $1 AND s.project_id = $2`,
     values: [id, scope.projectId],
   });
   const row = rows[0];
   if (!row) return null;
-  const { counts: found, best, objectives, supernet, ...search } = row;
+  const { counts: found, best, objectives, supernet, backends, ...search } = row;
   const counts = Object.fromEntries(TRIAL_STATUSES.map((st) => [st, found?.[st] ?? 0])) as TrialCounts;
   const maximize = search.objectiveDirection === "maximize";
   const bestSoFar: number[] = [];
@@ -136,7 +152,7 @@ export async function searchDetail(db: Db, scope: Scope, id: string): Promise<Se
     running = maximize ? Math.max(running, o) : Math.min(running, o);
     bestSoFar.push(running);
   }
-  return { search, counts, best, bestSoFar, supernet };
+  return { search, counts, best, bestSoFar, supernet, backends: backends ?? {} };
 }
 
 /** Cancels an active search and its unfinished trials; returns null if the search does not exist (in this scope). */
@@ -156,15 +172,4 @@ export async function cancelSearch(db: Db, scope: Scope, id: string): Promise<{ 
 export async function activeSearchIds(db: Db): Promise<string[]> {
   const rows = await db.search.findMany({ where: { status: { in: [...ACTIVE_SEARCH_STATUSES] } }, select: { id: true } });
   return rows.map((r) => r.id);
-}
-
-/** Task and objective metric of the project's newest search of a space (and task): the leaderboard's defaults. */
-export async function newestSearchOf(db: Db, scope: Scope, space: string, task?: string): Promise<{ task: string; objectiveMetric: string } | null> {
-  const { rows } = await db.pool.query<{ task: string; objectiveMetric: string }>({
-    name: "newest-search-of",
-    text: `SELECT task, objective_metric AS "objectiveMetric" FROM searches
-           WHERE project_id = $1 AND space = $2 AND ($3::text IS NULL OR task = $3) ORDER BY created_at DESC LIMIT 1`,
-    values: [scope.projectId, space, task ?? null],
-  });
-  return rows[0] ?? null;
 }

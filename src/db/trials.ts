@@ -19,7 +19,11 @@ export interface TrialRun {
   seq: number;
   attempt: number;
   architecture: JsonValue;
+  /** The architecture's canonical hash (the trainer's log lines name it). */
+  archHash: string;
   space: string;
+  /** The space's definition as snapshotted with the search (null for searches stored before snapshots). */
+  spaceDefinition: JsonValue | null;
   /** The trial's evaluator config: a job's own, else its search's ({type, …options}). */
   evaluator: { type: string } & Record<string, unknown>;
   objectiveMetric: string;
@@ -32,18 +36,19 @@ export interface TrialRun {
 
 /**
  * Marks a queued (or stalled running) trial of an active search as running and counts the attempt. Returns null
- * when the trial is finished or its search is no longer active: the job is then simply dropped.
+ * when the trial is finished or its search is no longer active: the job is then simply dropped. `backend` is the
+ * tfjs backend the trainer runs (stored with the trial: a search shows the mix of backends its trials ran on).
  */
-export async function startTrial(db: Db, trialId: string, worker: string): Promise<TrialRun | null> {
+export async function startTrial(db: Db, trialId: string, worker: string, backend: string | null = null): Promise<TrialRun | null> {
   const { rows } = await db.pool.query<TrialRun>(
-    `UPDATE trials t SET status = 'running', attempts = t.attempts + 1, worker = $2, started_at = now()
+    `UPDATE trials t SET status = 'running', attempts = t.attempts + 1, worker = $2, backend = $3, started_at = now()
      FROM searches s
      WHERE t.id = $1 AND s.id = t.search_id
        AND t.status IN ('queued', 'running') AND s.status IN ('queued', 'running')
-     RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, s.space,
+     RETURNING t.id, t.search_id AS "searchId", t.seq, t.attempts AS attempt, t.architecture, t.arch_hash AS "archHash", s.space, s.space_definition AS "spaceDefinition",
        COALESCE(t.evaluator, s.evaluator) AS evaluator, s.objective_metric AS "objectiveMetric",
        s.objective_direction AS "objectiveDirection", s.seed, t.budgets, t.kind`,
-    [trialId, worker],
+    [trialId, worker, backend],
   );
   return rows[0] ?? null;
 }
@@ -146,7 +151,7 @@ export async function addCurvePoints(db: Db, trialId: string, attempt: number, p
 
 export const TRIAL_LIST_FIELDS = {
   id: true, searchId: true, seq: true, kind: true, architecture: true, archHash: true, status: true, attempts: true, error: true,
-  metrics: true, objective: true, worker: true, parentId: true, queuedAt: true, startedAt: true, finishedAt: true,
+  metrics: true, objective: true, worker: true, backend: true, parentId: true, queuedAt: true, startedAt: true, finishedAt: true, budgets: true,
 } satisfies Prisma.TrialSelect;
 
 export type TrialRow = Pick<Trial, keyof typeof TRIAL_LIST_FIELDS>;

@@ -17,6 +17,7 @@
 export { TrialError, TrialStopped } from "../core/errors.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SearchSpace } from "../spaces/space.js";
+import type { DatasetSource } from "../datasets/kinds.js";
 
 export type MetricValue = number | string | boolean | null | MetricValue[] | { [key: string]: MetricValue };
 export type Metrics = Record<string, MetricValue>;
@@ -41,6 +42,17 @@ export interface EvaluationRequest<Config = unknown> {
    * looks at test data). A pruned trial is asked to stop (`shouldStop`) after such a report.
    */
   budgets?: readonly number[];
+  /**
+   * Retraining a search's winner into a model (POST /v1/searches/:id/retrain, src/trainer/retrain.ts): train on the
+   * training and validation data together and score on the test data (metrics `test_*`). Trials never set it.
+   */
+  final?: boolean;
+  /**
+   * Set when the evaluator's options name an uploaded dataset (`dataset: "ds_…"`): the file the trainer cached its
+   * bytes in and the seed of its train/validation/test split (src/trainer/datasets.ts). The dataset's kind decides
+   * the task (src/tasks/datasets.ts).
+   */
+  dataset?: DatasetSource;
 }
 
 export interface ProgressPoint {

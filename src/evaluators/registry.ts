@@ -16,7 +16,9 @@ import { ThreadedEvaluator, type ThreadEvaluator } from "./training-thread.js";
 
 function training(type: ThreadEvaluator, run: (request: EvaluationRequest<never>, ctx: EvaluationContext) => Promise<EvaluationResult>, config: Config): Evaluator {
   const backend = currentBackend();
-  if (backend === "tensorflow" || backend === "tensorflow-gpu") return { evaluate: run as Evaluator["evaluate"] };
+  // Native (tfjs-node) and GPU (webgpu: Dawn's device belongs to the trainer's thread) memory is freed on dispose:
+  // trials run in the trainer's own thread. The wasm heap never shrinks: a training thread per trial there.
+  if (backend === "tensorflow" || backend === "tensorflow-gpu" || backend === "webgpu") return { evaluate: run as Evaluator["evaluate"] };
   return new ThreadedEvaluator(config.TRAINER_RECYCLE_HEAP_MB * 2 ** 20, type);
 }
 

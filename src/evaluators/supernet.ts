@@ -415,6 +415,8 @@ function supernetSetup(space: SearchSpace, darts: DartsConfig): TransformerSetup
   const raw: Record<string, unknown> = { ...(darts.baseArchitecture ?? DEFAULT_BASE) };
   const nLayers = raw.n_layers;
   if (typeof nLayers !== "number" || !Number.isInteger(nLayers) || nLayers < 1) throw new TrialError("baseArchitecture.n_layers must be a positive integer");
+  // The supernet mixes dense feed-forward blocks; derived trials of a mixture-of-experts base would train another model.
+  if (raw.feed_forward !== undefined && raw.feed_forward !== "dense") throw new TrialError("baseArchitecture.feed_forward must be 'dense': the DARTS supernet relaxes dense feed-forward blocks");
   const baseLayers = Array.isArray(raw.layers) ? (raw.layers as Array<Record<string, unknown>>) : [];
   const fromBase = (key: string) => baseLayers.map((l) => l[key]).find((v): v is number => typeof v === "number");
   const window = darts.window ?? fromBase("window") ?? 16;

@@ -4,8 +4,9 @@
  *
  * Metrics: `test_nll` (nats per example, in data space), `gap_nats` (test NLL − true entropy, for the 2-D tasks
  * whose entropy is known: 8gaussians, checkerboard, two-moons), `bits_per_dim` (mnist, data space), `val_nll`,
- * `params`, `training_time_s`, `sampling_time_s`, `steps`, `backend`. Artifacts: `density.png` (2-D: learned
- * density | model samples | data) or `samples.png` (mnist: a grid of samples).
+ * `params`, `training_time_s`, `sampling_time_s`, `steps`, `backend`. Artifacts: 2-D tasks `density.png` (labelled
+ * panels: model density | model samples | data) and `samples.png` (the model's samples); mnist `samples.png` (a grid
+ * of samples).
  *
  * Errors: a malformed architecture, a diverged loss (NaN/∞) or a missing objective metric throw `TrialError`
  * (not retried); a stop request between steps throws `TrialStopped`.
@@ -14,11 +15,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backendLabel, initBackend } from "../models/backend.js";
 import { buildFlow, parseFlowArchitecture, type Flow, type FlowInput } from "../models/flows/index.js";
 import { trainLoop, TrainingDiverged, warmupCosine } from "../models/training/index.js";
-import { flowObjectiveIncompatibility, flowTrainConfigSchema, isDensityTask, type DensityTaskName } from "../catalogue/tasks.js";
+import { datasetObjectiveIncompatibility, flowObjectiveIncompatibility, flowTrainConfigSchema, isDensityTask, type DensityTaskName } from "../catalogue/tasks.js";
+import { imageDatasetSplits, vectorDatasetSplits, type VectorSplits } from "../tasks/datasets.js";
 import { Rng } from "../core/rng.js";
 import { densityDataset, trueEntropy } from "../tasks/densities.js";
-import { fromLogitSpace, mnistDataset, toLogitSpace, type MnistData } from "../tasks/mnist.js";
-import { densityPng, gridPoints, imageGridPng } from "../tasks/plots.js";
+import { fromLogitSpace, MNIST_ALPHA, mnistDataset, toLogitSpace, type MnistData } from "../tasks/mnist.js";
+import { densityPng, gridPoints, imageGridPng, samplesPng } from "../tasks/plots.js";
+import { flowFiles, modelArtifacts, type Normalisation } from "../models/artifact/index.js";
+import { datasetHashOf } from "./dataset-hash.js";
+import { concatRows } from "./final-data.js";
 import { TrialError, TrialStopped, type Artifact, type EvaluationContext, type EvaluationRequest, type EvaluationResult, type Metrics } from "./evaluator.js";
 
 
@@ -30,6 +35,12 @@ interface PreparedTask {
   batch(rows: number[], rng: Rng): Float32Array;
   /** Mean data-space NLL (nats per example) of a split. */
   nll(flow: Flow, split: "val" | "test"): number;
+  /** How data rows map to the flow's space (a model's manifest keeps it); identity when absent. */
+  normalisation?: Normalisation;
+  /** The task's identity when it is not the config's task (an uploaded dataset's: `vectors:<id>`, `images:<id>`). */
+  id?: string;
+  /** Content hash of the uploaded dataset it was made from. */
+  datasetSha256?: string;
 }
 
 const EVAL_BATCH = 2000;
@@ -59,24 +70,49 @@ function rowsOf(data: Float32Array, dim: number, rows: number[]): Float32Array {
   return out;
 }
 
-function prepareDensity(name: DensityTaskName, dataSeed: number): PreparedTask & { data: ReturnType<typeof densityDataset> } {
+function prepareDensity(name: DensityTaskName, dataSeed: number, final = false): PreparedTask & { data: ReturnType<typeof densityDataset> } {
   const data = densityDataset(name, dataSeed);
+  // A final training (a retrained model) trains on train + validation.
+  const train = final ? concatRows(data.train, data.val) : data.train;
   return {
     data,
     input: { dim: 2 },
-    trainSize: data.train.length / 2,
-    batch: (rows) => rowsOf(data.train, 2, rows),
+    trainSize: train.length / 2,
+    batch: (rows) => rowsOf(train, 2, rows),
     nll: (flow, split) => -mean(logProbs(flow, data[split], 2)),
   };
 }
 
-function prepareMnist(data: MnistData): PreparedTask {
+/**
+ * An uploaded vectors dataset (src/tasks/datasets.ts): the flow models the standardised rows z = (x − mean) / std;
+ * its NLL is reported in the data's own units, −log p(x) = −log p_flow(z) + Σ log std (nats per row).
+ */
+function prepareVectors(data: VectorSplits, final = false): PreparedTask {
+  const { dim } = data;
+  const train = final ? concatRows(data.train, data.val) : data.train;
+  return {
+    id: data.id,
+    datasetSha256: data.datasetSha256,
+    input: { dim },
+    normalisation: { kind: "standardize", mean: data.mean, std: data.std },
+    trainSize: train.length / dim,
+    batch: (rows) => rowsOf(train, dim, rows),
+    nll: (flow, split) => -mean(logProbs(flow, data[split], dim)) + data.logStdSum,
+  };
+}
+
+/** Images as the MNIST path takes them (8-bit pixels, dequantised and logit-transformed): MNIST's or an uploaded dataset's. */
+type ImageData = Pick<MnistData, "dim" | "height" | "width" | "train" | "val" | "test">;
+
+function prepareMnist(data: ImageData, final = false): PreparedTask {
   const { dim } = data;
   const evalCache = new Map<string, { s: Float32Array; logJacobian: Float64Array }>();
+  const train = final ? concatRows(data.train, data.val) : data.train;
   return {
     input: { dim, image: { height: data.height, width: data.width } },
-    trainSize: data.train.length / dim,
-    batch: (rows, rng) => toLogitSpace(data.train, dim, rows, rng).s,
+    normalisation: { kind: "logit", alpha: MNIST_ALPHA, levels: 256 },
+    trainSize: train.length / dim,
+    batch: (rows, rng) => toLogitSpace(train, dim, rows, rng).s,
     nll: (flow, split) => {
       // One fixed dequantization per split, so every trial is scored on the same noise.
       let d = evalCache.get(split);
@@ -105,17 +141,24 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
     throw new TrialError((err as Error).message);
   }
 
-  const mnist = cfg.task === "mnist" ? mnistDataset(cfg.resolution) : undefined;
-  const density = isDensityTask(cfg.task) ? prepareDensity(cfg.task, cfg.dataSeed) : undefined;
-  const task: PreparedTask = mnist ? prepareMnist(mnist) : density!;
+  // An uploaded dataset (request.dataset) replaces the config's task: images take MNIST's path, vectors their own.
+  const source = request.dataset;
+  const images = source?.kind === "images" ? imageDatasetSplits(source) : undefined;
+  const mnist: ImageData | undefined = source ? images : cfg.task === "mnist" ? mnistDataset(cfg.resolution) : undefined;
+  const vectors = source?.kind === "vectors" ? prepareVectors(vectorDatasetSplits(source), request.final) : undefined;
+  if (source && !images && !vectors) throw new TrialError(`dataset ${source.id} is ${source.kind} data; flow spaces train on vectors or images datasets`);
+  const density = !source && isDensityTask(cfg.task) ? prepareDensity(cfg.task, cfg.dataSeed, request.final) : undefined;
+  const task: PreparedTask = mnist ? { ...prepareMnist(mnist, request.final), ...(images ? { id: images.id, datasetSha256: images.datasetSha256 } : {}) } : (vectors ?? density!);
+  const taskId = task.id ?? cfg.task;
   const dim = task.input.dim;
   const lossScale = mnist ? 1 / dim : 1; // mnist trains on nats per dimension, 2-D on nats per point
 
   const rng = new Rng(request.seed);
   const started = performance.now();
   let flow: Flow;
+  const buildSeed = rng.int(2 ** 31); // kept in the model's manifest: fixed random permutations come from it
   try {
-    flow = buildFlow(arch, task.input, rng.int(2 ** 31));
+    flow = buildFlow(arch, task.input, buildSeed);
   } catch (err) {
     throw new TrialError(`cannot build the flow: ${(err as Error).message}`);
   }
@@ -163,7 +206,7 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
           const values: Record<string, number> = mnist ? { val_nll: nll, val_bits_per_dim: nll / (dim * Math.LN2) } : { val_nll: nll };
           // A scheduler ranks trials on the objective, which flows measure on test data: it gets the validation
           // estimate of it instead (pruning never looks at test data).
-          if (request.budgets) values.objective = validationEstimate(request.objective.metric, nll, dim, cfg.task);
+          if (request.budgets) values.objective = validationEstimate(request.objective.metric, nll, dim, taskId);
           return values;
         },
         onProgress: (point) => ctx.reportProgress(point),
@@ -185,7 +228,7 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
       training_time_s: trainingTime,
       steps: result.steps,
       backend: backendLabel(),
-      task: cfg.task,
+      task: taskId,
     };
 
     const artifacts: Artifact[] = [];
@@ -197,7 +240,13 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
       s.dispose();
       metrics.sampling_time_s = (performance.now() - sampleStart) / 1000;
       metrics.bits_per_dim = testNll / (dim * Math.LN2);
-      artifacts.push({ name: "samples.png", contentType: "image/png", data: imageGridPng(pixels, count, mnist.height, mnist.width, 8, mnist.resolution === 14 ? 4 : 2) });
+      artifacts.push({ name: "samples.png", contentType: "image/png", data: imageGridPng(pixels, count, mnist.height, mnist.width, 8, Math.max(1, Math.round(56 / Math.max(mnist.height, mnist.width)))) });
+    } else if (!density) {
+      // An uploaded vectors dataset: sampling is timed; no picture (its rows need not be 2-D).
+      const s = tf.tidy(() => flow.sample(cfg.samples, rng.int(2 ** 31)));
+      await s.data();
+      s.dispose();
+      metrics.sampling_time_s = (performance.now() - sampleStart) / 1000;
     } else {
       const s = tf.tidy(() => flow.sample(cfg.samples, rng.int(2 ** 31)));
       const samples = (await s.data()) as Float32Array;
@@ -212,11 +261,26 @@ export async function runFlowTrial(request: EvaluationRequest, ctx: EvaluationCo
       const size = 128;
       const logDensity = logProbs(flow, gridPoints(extent, size), 2);
       artifacts.push({ name: "density.png", contentType: "image/png", data: densityPng({ extent, size, logDensity, samples, data: density!.data.test.subarray(0, 2 * cfg.samples) }) });
+      // The README lists samples.png for every flow: on a 2-D task, the model's samples alone, larger.
+      artifacts.push({ name: "samples.png", contentType: "image/png", data: samplesPng({ extent, size: 256, samples }) });
     }
+
+    if (request.final) metrics.test_split = "test";
+    // The trained flow in the service's format (src/models/artifact/): the trainer keeps the best trials' weights.
+    const files = flowFiles(flow, task.input, task.normalisation ?? { kind: "identity" }, {
+      architecture: arch as unknown as Record<string, unknown>,
+      seed: buildSeed,
+      trainConfig: cfg as unknown as Record<string, unknown>,
+      task: taskId,
+      datasetSha256: datasetHashOf(task),
+      metrics,
+    });
+    artifacts.push(...modelArtifacts(files));
 
     const objective = metrics[request.objective.metric];
     if (typeof objective !== "number" || !Number.isFinite(objective)) {
-      throw new TrialError(`objective '${request.objective.metric}' is not available for task ${cfg.task}: ${flowObjectiveIncompatibility(cfg.task, request.objective.metric) ?? String(objective)}`);
+      const why = source ? datasetObjectiveIncompatibility("flow", source.kind, request.objective.metric) : flowObjectiveIncompatibility(cfg.task, request.objective.metric);
+      throw new TrialError(`objective '${request.objective.metric}' is not available for task ${taskId}: ${why ?? String(objective)}`);
     }
     return { metrics, artifacts };
   } finally {

@@ -4,6 +4,7 @@
  * rules are described in src/catalogue/evaluators.ts and src/catalogue/tasks.ts; each family's trainer parses the
  * options with its own schema.
  */
+import { modelArchitecture, withTrainingDecisions } from "../spaces/training-decisions.js";
 import { TrialError, type EvaluationContext, type EvaluationRequest, type EvaluationResult } from "./evaluator.js";
 import { runFlowTrial } from "./train-flow.js";
 import { runTransformerTrial } from "./train-transformer.js";
@@ -17,5 +18,7 @@ const TRAINERS: Record<string, (request: EvaluationRequest, ctx: EvaluationConte
 export async function runTrainTrial(request: EvaluationRequest, ctx: EvaluationContext): Promise<EvaluationResult> {
   const train = TRAINERS[request.space.family];
   if (!train) throw new TrialError(`the train evaluator cannot train '${request.space.family}' spaces`);
-  return train(request, ctx);
+  // Training settings searched with the architecture (`train.learningRate`, …) override the search's options.
+  const config = withTrainingDecisions(request.architecture, (request.config ?? {}) as Record<string, unknown>);
+  return train({ ...request, config, architecture: modelArchitecture(request.architecture) }, ctx);
 }

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 
 const ADDON = fileURLToPath(new URL("../../native/blas/build/nas_blas.node", import.meta.url));
 
-interface Addon {
+interface Addon extends Partial<FusedKernels> {
   load(library?: string): string | null;
   gemm(
     heap: ArrayBuffer, transA: boolean, transB: boolean, m: number, n: number, k: number,
@@ -25,11 +25,42 @@ interface Addon {
   ): void;
 }
 
+/**
+ * The fused training kernels of native/blas/kernels.c (documented there), on the same wasm heap and BLAS. Offsets
+ * and sizes count floats; `table` is the optimizer's Float64Array of (param, grad, out, size, decay) per parameter.
+ */
+export interface FusedKernels {
+  linearForward(heap: ArrayBuffer, x: number, w: number, b: number, y: number, m: number, k: number, n: number): void;
+  linearBackward(heap: ArrayBuffer, dy: number, x: number, w: number, dx: number, dw: number, db: number, m: number, k: number, n: number): void;
+  attentionForward(
+    heap: ArrayBuffer, q: number, k: number, v: number, bias: number, biasHeads: number, y: number, p: number,
+    batch: number, T: number, heads: number, hd: number, scale: number,
+  ): void;
+  attentionBackward(
+    heap: ArrayBuffer, dy: number, q: number, k: number, v: number, p: number, dq: number, dk: number, dv: number,
+    batch: number, T: number, heads: number, hd: number, scale: number,
+  ): void;
+  sumSquares(heap: ArrayBuffer, table: Float64Array): number;
+  adamw(heap: ArrayBuffer, table: Float64Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, gradScale: number): void;
+  binary(heap: ArrayBuffer, op: number, a: number, aOuter: number, aInner: number, b: number, bOuter: number, bInner: number, out: number, rows: number, cols: number): void;
+  unary(heap: ArrayBuffer, op: number, x: number, out: number, size: number): void;
+  rowReduce(heap: ArrayBuffer, op: number, x: number, out: number, rows: number, cols: number): void;
+  softmaxRows(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number): void;
+  normForward(heap: ArrayBuffer, x: number, gamma: number, beta: number, y: number, stats: number, rows: number, cols: number, eps: number, rms: number): void;
+  normBackward(heap: ArrayBuffer, dy: number, x: number, gamma: number, stats: number, dx: number, dgamma: number, dbeta: number, rows: number, cols: number, rms: number): void;
+}
+
+const FUSED_KERNELS: ReadonlyArray<keyof FusedKernels> = [
+  "linearForward", "linearBackward", "attentionForward", "attentionBackward", "sumSquares", "adamw", "binary", "unary", "rowReduce", "softmaxRows", "normForward", "normBackward",
+];
+
 /** A loaded native BLAS: `gemm` computes C_i = op(A_i)·op(B_i) for `batch` row-major float32 items of `heap`. */
 export interface NativeBlas {
   /** e.g. "OpenBLAS 0.3.21 … SkylakeX … (libopenblas.so.0)" */
   readonly description: string;
   readonly gemm: Addon["gemm"];
+  /** The fused kernels, or null when the addon was built without them (an older build: rebuild with build:native). */
+  readonly kernels: FusedKernels | null;
 }
 
 /**
@@ -58,10 +89,19 @@ export function cpuFlags(): Set<string> {
 }
 
 /**
+ * NAS_NATIVE=off (src/config.ts): the addon is never loaded, in any thread of the process, as on a machine where it
+ * could not be built (what tests of the plain wasm route, and users ruling the addon out, set).
+ */
+export function nativeDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.NAS_NATIVE === "off";
+}
+
+/**
  * Loads the addon and a BLAS: `library` names one (any library exporting cblas_sgemm), else OpenBLAS is looked up
  * by its usual sonames. Returns null, with the reason, when either is missing.
  */
 export function loadNativeBlas(library?: string): { blas: NativeBlas | null; reason?: string } {
+  if (nativeDisabled()) return { blas: null, reason: "NAS_NATIVE=off" };
   if (!existsSync(ADDON)) return { blas: null, reason: "the native addon is not built (npm run build:native)" };
   let addon: Addon;
   try {
@@ -77,5 +117,6 @@ export function loadNativeBlas(library?: string): { blas: NativeBlas | null; rea
   if (description === null) {
     return { blas: null, reason: library ? `${library} has no cblas_sgemm or did not load` : "OpenBLAS is not installed (apt-get install libopenblas0-pthread)" };
   }
-  return { blas: { description, gemm: addon.gemm } };
+  const kernels = FUSED_KERNELS.every((name) => typeof addon[name] === "function") ? (addon as FusedKernels) : null;
+  return { blas: { description, gemm: addon.gemm, kernels } };
 }

@@ -17,6 +17,10 @@
  * attention heads, [B, T, H, hd] ↔ [B, H, T, hd]): the stock kernel takes a slow generic path for rank 4 and 5
  * (~90 ms for a 300k-element rank-5 transpose, against < 1 ms for this row-copying loop).
  *
+ * `Concat` and `SplitV` on float32/int32 copy rows with plain loops over a 4-byte view of the heap: the stock kernels
+ * create a subarray per row and input, ~1 ms for a [512, 2] tensor (a 2-D flow's coupling split and merge: 40 % of
+ * its kernel time), against microseconds here.
+ *
  * `Identity` aliases its input (reference count + 1, as the cpu backend does) instead of copying: the engine uses
  * it to save every tensor that backprop needs; so does a `Cast` to the dtype the tensor already has (gradients
  * cast to float32 often). `Sum` over leading axes (bias gradients, [N, n] → [n]) adds rows directly (or, on
@@ -24,34 +28,31 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NativeBlas } from "./native-blas.js";
+import { useFusedKernels, type KernelArgs } from "./native-kernels.js";
 
-/** The parts of the wasm backend this module touches (it is not exported as a type by the package's node bundle). */
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-  incRef(dataId: object): void;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: Record<string, unknown> };
-type Kernel = (args: KernelArgs) => tf.TensorInfo;
+export type { KernelArgs, WasmBackend } from "./native-kernels.js";
+export type Kernel = (args: KernelArgs) => tf.TensorInfo;
 
 let installed = false;
 /** The routed BatchMatMul kernel (set by registerWasmKernels), also used by the Sum kernel on OpenBLAS. */
 let matMul: Kernel;
 let nativeBlas: NativeBlas | null = null;
 
-/** Routes float32 matrix products to `blas` (null: back to XNNPACK). Takes effect from the next product. */
+/**
+ * Routes float32 matrix products to `blas` (null: back to XNNPACK), and the fused ops to its fused kernels
+ * (native-kernels.ts; `useFusedKernels(null)` after this keeps products on the BLAS and the ops plain). Takes effect
+ * from the next product.
+ */
 export function useNativeBlas(blas: NativeBlas | null): void {
   nativeBlas = blas;
+  useFusedKernels(blas?.kernels ?? null);
 }
 
 /** Batched items with at most this many multiply–adds are computed by a JS loop instead of one XNNPACK call each. */
 const SMALL_PRODUCT = 16_384;
 
 /** Re-registers kernel `name` of the wasm backend, keeping its setupFunc; `make` gets the stock kernel function. */
-function replaceKernel(name: string, make: (stock: Kernel) => Kernel): void {
+export function replaceKernel(name: string, make: (stock: Kernel) => Kernel): void {
   const stock = tf.getKernel(name, "wasm");
   if (!stock) throw new Error(`the wasm backend must be imported before registerWasmKernels() (no ${name} kernel)`);
   tf.unregisterKernel(name, "wasm");
@@ -74,6 +75,8 @@ export function registerWasmKernels(): void {
   replaceKernel("Identity", (stock) => (args) => (args.inputs.x!.dtype === "string" ? stock(args) : alias(args)));
   replaceKernel("Cast", (stock) => (args) => (args.inputs.x!.dtype === args.attrs.dtype && args.attrs.dtype !== "string" ? alias(args) : stock(args)));
   replaceKernel("Sum", (stock) => (args) => leadingAxesSum(args, stock));
+  replaceKernel("Concat", (stock) => (args) => rowCopyConcat(args, stock));
+  replaceKernel("SplitV", (stock) => ((args: KernelArgs) => rowCopySplit(args, stock)) as unknown as Kernel);
   installed = true;
 }
 
@@ -269,4 +272,66 @@ function leadingAxesSum(args: KernelArgs, stock: Kernel): tf.TensorInfo {
   }
   heap.set(acc, offset(out));
   return out;
+}
+
+/** Copies `count` 4-byte elements inside the heap view: a loop for short runs, copyWithin (memmove) for long ones. */
+function copyRun(heap: Int32Array, dst: number, src: number, count: number): void {
+  if (count >= 32) heap.copyWithin(dst, src, src + count);
+  else for (let k = 0; k < count; k++) heap[dst + k] = heap[src + k]!;
+}
+
+const FOUR_BYTE = new Set<tf.DataType>(["float32", "int32"]);
+
+/** Concat of float32/int32 tensors along any axis, by rows of each input (see the header); others: the stock kernel. */
+function rowCopyConcat(args: KernelArgs, stock: Kernel): tf.TensorInfo {
+  const { backend } = args;
+  const inputs = Object.values(args.inputs) as tf.TensorInfo[];
+  if (inputs.length < 2 || !inputs.every((t) => FOUR_BYTE.has(t.dtype) && t.dtype === inputs[0]!.dtype)) return stock(args);
+  const axis = tf.util.parseAxisParam(args.attrs.axis as number, inputs[0]!.shape)[0]!;
+  const shapes = inputs.map((t) => t.shape);
+  tf.backend_util.assertParamsConsistent(shapes, axis);
+  const outShape = tf.backend_util.computeOutShape(shapes, axis);
+  const parts = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+  if (parts.length < 2) return stock(args);
+  const out = backend.makeOutput(outShape, inputs[0]!.dtype);
+  const heap = new Int32Array(backend.wasm.HEAPU8.buffer);
+  const outer = tf.util.sizeFromShape(parts[0]!.shape.slice(0, axis));
+  const inner = parts.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)));
+  const row = inner.reduce((a, b) => a + b, 0);
+  const srcs = parts.map((t) => backend.dataIdMap.get(t.dataId).memoryOffset / 4);
+  const dst0 = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
+  for (let b = 0; b < outer; b++) {
+    let dst = dst0 + b * row;
+    for (let i = 0; i < parts.length; i++) {
+      copyRun(heap, dst, srcs[i]! + b * inner[i]!, inner[i]!);
+      dst += inner[i]!;
+    }
+  }
+  return out;
+}
+
+/** SplitV of a float32/int32 tensor along any axis, by rows (see the header); others: the stock kernel. */
+function rowCopySplit(args: KernelArgs, stock: Kernel): tf.TensorInfo[] {
+  const { backend } = args;
+  const x = args.inputs.x!;
+  if (!FOUR_BYTE.has(x.dtype)) return stock(args) as unknown as tf.TensorInfo[];
+  const axis = tf.util.parseAxisParam(args.attrs.axis as number, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, args.attrs.numOrSizeSplits as number | number[], axis);
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
+  const inner = tf.util.sizeFromShape(x.shape.slice(axis + 1));
+  const row = x.shape[axis]! * inner;
+  let start = 0;
+  return sizes.map((size) => {
+    const shape = [...x.shape];
+    shape[axis] = size;
+    const out = backend.makeOutput(shape, x.dtype);
+    // Offsets after makeOutput: allocating may grow the heap (and detach an older view).
+    const heap = new Int32Array(backend.wasm.HEAPU8.buffer);
+    const src0 = backend.dataIdMap.get(x.dataId).memoryOffset / 4 + start * inner;
+    const dst0 = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
+    const count = size * inner;
+    for (let b = 0; b < outer; b++) copyRun(heap, dst0 + b * count, src0 + b * row, count);
+    start += size;
+    return out;
+  });
 }

@@ -4,7 +4,7 @@
  *   1. decides the rung reports trainers recorded since the last advance (scheduler: continue or prune),
  *   2. tells the strategy every trial that finished since the last advance,
  *   3. decides whether the search is done,
- *   4. asks for up to min(maxParallel − in flight, maxTrials − completed − in flight, its fair share of the project's
+ *   4. asks for up to min(maxParallel − in flight, maxTrials − finished − in flight, its fair share of the project's
  *      quota of trials in flight) new architectures, checks each against the trial ceilings and the search's compute
  *      budget, inserts them as queued trials (with their rung budgets under a scheduler), and stores both states.
  * The caller enqueues the new trials after the commit; if it dies before that, the reconciler finds the queued
@@ -16,7 +16,9 @@
  * the searches' trials in turn (start-time fair queuing, Queues.enqueueTrials) rather than the oldest's first.
  */
 import { randomUUID } from "node:crypto";
+import { architectureCostModel, preTrainingMetrics } from "../catalogue/architecture-costs.js";
 import { brokenLimit, trainCost, type TrialLimits } from "../catalogue/cost.js";
+import { brokenConstraint, constraintViolation, objectiveSpecOf, toldObjectives } from "../catalogue/objectives.js";
 import type { SchedulerConfig } from "../catalogue/schedulers.js";
 import type { Config } from "../config.js";
 import { StateError } from "../core/errors.js";
@@ -34,7 +36,7 @@ import type { Proposal, Strategy } from "../strategies/strategy.js";
 
 export interface AdvanceOutcome {
   /** Trials (and jobs) created by this advance, to enqueue. */
-  created: Array<{ id: string; kind: TrialKind }>;
+  created: Array<{ id: string; kind: TrialKind; flops?: number }>;
   status: SearchStatus;
   /** Rung reports decided by this advance (their trainers are waiting). */
   decided: number;
@@ -61,13 +63,24 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
     return { created: [], status, decided, wake: limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT ? await wakeProject() : [] };
   };
   let decided = 0;
-  const space = spaces.get(row.space);
+  const space = spaces.resolve(row.space, row.spaceDefinition);
   if (!space) return end("failed", `search space '${row.space}' is no longer available`);
+
+  // What the search optimises (catalogue/objectives.ts): its objectives and constraints. Constraints on costs known
+  // before training are the strategy's to keep (`feasible`), and refused below for a strategy that does not.
+  const spec = objectiveSpecOf(row);
+  const costs = architectureCostModel(space, row.evaluator);
+  const preTraining = preTrainingMetrics(space);
+  const preConstraints = spec.constraints.filter((c) => preTraining.includes(c.metric));
+  const feasible = preConstraints.length === 0 ? undefined : (a: Architecture) => {
+    const c = costs(a);
+    return !c || constraintViolation(preConstraints, c) === 0; // unpriceable: the trial reports its own problem
+  };
 
   let strategy: Strategy;
   let scheduler: Scheduler | null;
   try {
-    strategy = createStrategy(row.strategy, space, row.seed, row.strategyState);
+    strategy = createStrategy(row.strategy, space, row.seed, row.strategyState, { feasible });
     scheduler = row.scheduler ? createScheduler(row.scheduler as SchedulerConfig, row.schedulerState) : null;
   } catch (err) {
     // A stored state that cannot be read back will not become readable: the search fails, saying why.
@@ -86,17 +99,23 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
   const untold = await search.takeUntold();
   if (untold.length > 0) {
     const sign = row.objectiveDirection === "maximize" ? 1 : -1;
+    const several = spec.objectives.length > 1 || spec.constraints.length > 0;
     await strategy.tell(
-      untold.map((t) => ({
-        trialId: t.id,
-        ...(t.kind !== "trial" ? { kind: t.kind } : {}),
-        architecture: t.architecture as Architecture,
-        status: t.status,
-        objective: t.objective,
-        score: t.objective === null ? null : sign * t.objective,
-        metrics: t.metrics ?? {},
-        parentId: t.parentId,
-      })),
+      untold.map((t) => {
+        // Several objectives or constraints: the scores of all and the violation, from the metrics and the costs.
+        const extra = several && t.kind === "trial" ? toldObjectives(spec, { ...costs(t.architecture as Architecture), ...t.metrics }, t.objective) : {};
+        return {
+          trialId: t.id,
+          ...(t.kind !== "trial" ? { kind: t.kind } : {}),
+          architecture: t.architecture as Architecture,
+          status: t.status,
+          objective: t.objective,
+          score: t.objective === null || (extra.violation ?? 0) > 0 ? null : sign * t.objective,
+          metrics: t.metrics ?? {},
+          parentId: t.parentId,
+          ...extra,
+        };
+      }),
     );
   }
 
@@ -104,18 +123,24 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
   // in flight (its advance is queued behind this one), so it is neither counted twice nor replaced.
   const counts = await search.countTrials();
   const count = (statuses: readonly TrialStatus[], opts: { kind?: TrialKind; told?: boolean } = {}) => countOf(counts, statuses, opts);
-  // Only trials count toward the budget; a supernet job occupies a worker but is not a trial.
+  // The budget (maxTrials) counts every trial that finished: completed, pruned or failed (README, "Budget"; the
+  // API's BUDGET_COUNTS). Only trials count; a supernet job occupies a worker but is not a trial.
+  const finished = count(["completed", "pruned", "failed"], { kind: "trial", told: true });
   const completed = count(["completed", "pruned"], { kind: "trial", told: true });
   const inFlight = count(["queued", "running"]) + count(TOLD_STATUSES, { told: false });
   const inFlightTrials = count(["queued", "running"], { kind: "trial" }) + count(TOLD_STATUSES, { kind: "trial", told: false });
   const failed = count(["failed"], { told: true });
   const states = () => ({ strategy: strategy.state(), scheduler: scheduler?.state() ?? null });
 
-  if (completed >= row.maxTrials) return end("completed", null, states());
+  if (finished >= row.maxTrials) {
+    // A budget spent on failures alone found nothing: the search failed.
+    if (completed === 0) return end("failed", `all ${finished} trials of the budget (budget.maxTrials = ${row.maxTrials}) failed; see the trials' errors`, states());
+    return end("completed", null, states());
+  }
   if (failed > row.maxFailures) return end("failed", `${failed} trials failed (more than budget.maxFailures = ${row.maxFailures}); see the trials' errors`, states());
 
   // 4. Refill, within the search's budget and its share of the project's quota.
-  let slots = Math.min(row.maxParallel - inFlight, row.maxTrials - completed - inFlightTrials);
+  let slots = Math.min(row.maxParallel - inFlight, row.maxTrials - finished - inFlightTrials);
   let wake: string[] = [];
   const quota = limits.MAX_TRIALS_IN_FLIGHT_PER_PROJECT;
   // Alone in its project, a search within the quota's size cannot pass it: the project's load need not be read.
@@ -138,11 +163,18 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
     if (asked) return end("completed", `the strategy had no more architectures to propose after ${completed} trials`, states());
   }
   const trials: NewTrial[] = [];
+  /** Each trial's estimated training FLOPs, which route it to a GPU trainer when large (Queues.enqueueTrials). */
+  const trialFlops = new Map<NewTrial, number>();
   let flops = 0;
   let computeExhausted = false;
   for (const p of proposals) {
     const t = newTrial(p, space, row.evaluator, scheduler);
-    const cost = t.kind === "trial" && row.evaluator.type === "train" ? trainCostOf(space, p.architecture, row) : undefined;
+    if (t.kind === "trial" && preConstraints.length > 0) {
+      const known = costs(p.architecture);
+      const broken = known && brokenConstraint(preConstraints, known, preTraining);
+      if (broken) t.failed = `TrialError: refused before training: ${broken}`;
+    }
+    const cost = t.kind === "trial" && row.evaluator.type === "train" && !t.failed ? trainCostOf(space, p.architecture, row) : undefined;
     if (cost) {
       const broken = brokenLimit(cost, { MAX_TRIAL_PARAMS: Infinity, MAX_TRIAL_STEPS: Infinity, MAX_TRIAL_TOKENS_PER_STEP: Infinity, ...limits });
       if (broken) t.failed = `TrialError: refused before training: ${broken.message}`;
@@ -150,6 +182,7 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
         computeExhausted = true; // this trial and the rest would pass the search's compute budget
         break;
       } else flops += cost.flops;
+      trialFlops.set(t, cost.flops);
     }
     trials.push(t);
   }
@@ -158,7 +191,7 @@ async function advanceLocked(search: LockedSearch, spaces: SpaceRegistry, limits
   const refused = trials.some((t) => t.failed) || (computeExhausted && trials.length === 0 && inFlight === 0);
   const queued = trials.filter((t) => !t.failed);
   return {
-    created: queued.map((t) => ({ id: t.id, kind: t.kind })),
+    created: queued.map((t) => ({ id: t.id, kind: t.kind, flops: trialFlops.get(t) })),
     status: "running",
     decided,
     wake: refused ? [row.id, ...wake] : wake,

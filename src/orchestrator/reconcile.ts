@@ -7,6 +7,7 @@
  * orchestrator sweeps at once.
  */
 import type { Db } from "../db/client.js";
+import { failModel, modelsInTraining } from "../db/models.js";
 import { activeSearchIds } from "../db/searches.js";
 import { finishTrial, unfinishedTrials } from "../db/trials.js";
 import type { Queues } from "../queue/queues.js";
@@ -34,5 +35,11 @@ export async function reconcile(db: Db, queues: Queues): Promise<ReconcileReport
   }
   await queues.enqueueTrials(lost);
   for (const id of searches) await queues.enqueueAdvance(id);
+  // Models still training whose retrain job Redis lost are queued again; one whose job BullMQ gave up on fails.
+  for (const id of await modelsInTraining(db)) {
+    const state = await queues.retrainJobState(id);
+    if (state === "unknown") await queues.enqueueRetrain(id);
+    else if (state === "failed") await failModel(db, id, (await queues.retrain.getJob(id))?.failedReason ?? "retrain job failed");
+  }
   return { searches: searches.length, requeued: lost.length, failed };
 }

@@ -6,10 +6,15 @@
  *                          Deduplicated per search (at most one waiting and one active), so advances of one
  *                          search never run in parallel and a completion during an advance is never lost.
  *   trials   {trialId}   → trainer: evaluate one trial. The job id is the trial id, so a trial is queued once.
- *   trials-gpu {trialId} → GPU trainers only (they take `trials` too): one-shot supernet jobs go here while a GPU
+ *   trials-gpu {trialId} → GPU trainers only (they take `trials` too): GPU-sized trials (supernet jobs, and trials
+ *                          whose estimated FLOPs reach GPU_TRIAL_MIN_FLOPS; `isGpuSized`) go here while a GPU
  *                          trainer has announced itself (a heartbeat key), and to `trials` otherwise.
+ *   retrain  {modelId}   → trainer: retrain a search's best architecture into a model (src/trainer/retrain.ts). The
+ *                          job id is the model id.
+ *   inference {modelId, op, input} → trainer: generate, sample or score with a ready model (src/trainer/inference.ts);
+ *                          the API waits for the answer (QueueEvents), up to INFERENCE_TIMEOUT_MS.
  */
-import { DelayedError, Queue, type Job, type JobsOptions } from "bullmq";
+import { DelayedError, Queue, QueueEvents, type Job, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import type { Config } from "../config.js";
@@ -20,11 +25,31 @@ import { infraBackoff, type Outage, type Outages } from "../core/infra.js";
 export type QueueConfig = Pick<
   Config,
   "QUEUE_PREFIX" | "TRIAL_ATTEMPTS" | "TRIAL_BACKOFF_MS" | "TRIAL_FAILED_JOBS_KEPT" | "ADVANCE_ATTEMPTS" | "ADVANCE_BACKOFF_MS" | "ADVANCE_FAILED_JOBS_KEPT"
->;
+> & Partial<Pick<Config, "GPU_TRIAL_MIN_FLOPS">>;
+
+/** A trial as the queues route it: supernet jobs, and trials whose estimated training FLOPs reach the setting. */
+export interface RoutedTrial {
+  id: string;
+  kind?: string;
+  /** Estimated training FLOPs (src/catalogue/cost.ts), when known. */
+  flops?: number;
+}
+
+/**
+ * GPU-sized: a supernet job, or a trial whose estimated training FLOPs reach GPU_TRIAL_MIN_FLOPS (> 0). While a GPU
+ * trainer is alive these go to `trials-gpu`, which CPU trainers do not consume; otherwise to `trials` (a search must
+ * not wait for a GPU that is not there).
+ */
+export function isGpuSized(trial: RoutedTrial, minFlops: number | undefined): boolean {
+  if (trial.kind === "supernet") return true;
+  return minFlops !== undefined && minFlops > 0 && trial.flops !== undefined && trial.flops >= minFlops;
+}
 
 export const ADVANCE_QUEUE = "advance";
 export const TRIALS_QUEUE = "trials";
 export const GPU_TRIALS_QUEUE = "trials-gpu";
+export const RETRAIN_QUEUE = "retrain";
+export const INFERENCE_QUEUE = "inference";
 /** A GPU trainer refreshes its heartbeat key this often; the key lives three times as long. */
 export const GPU_HEARTBEAT_S = 20;
 /** BullMQ's largest job priority. */
@@ -43,6 +68,22 @@ export const trialJobSchema = z.object({
 });
 export type AdvanceJob = z.infer<typeof advanceJobSchema>;
 export type TrialJob = z.infer<typeof trialJobSchema>;
+export const retrainJobSchema = z.object({ modelId: z.string().uuid() });
+export type RetrainJob = z.infer<typeof retrainJobSchema>;
+export const inferenceJobSchema = z.object({
+  modelId: z.string().uuid(),
+  op: z.enum(["generate", "sample", "log-prob"]),
+  /** The request's body as the API validated it. */
+  input: z.record(z.string(), z.unknown()),
+});
+export type InferenceJob = z.infer<typeof inferenceJobSchema>;
+/** A trainer's answer to an inference job: the result, or why the request cannot be answered (a 400). */
+export type InferenceAnswer = { ok: true; result: Record<string, unknown> } | { ok: false; error: string };
+
+/** An inference job no trainer answered within the API's wait (INFERENCE_TIMEOUT_MS). */
+export class InferenceTimeout extends Error {
+  override name = "InferenceTimeout";
+}
 
 /**
  * A Redis connection as BullMQ workers need it (blocking commands must not be retried by ioredis). While Redis is
@@ -110,6 +151,11 @@ export class Queues {
   readonly advance: Queue<AdvanceJob>;
   readonly trials: Queue<TrialJob>;
   readonly gpuTrials: Queue<TrialJob>;
+  readonly retrain: Queue<RetrainJob>;
+  readonly inference: Queue<InferenceJob>;
+  private inferenceEvents?: QueueEvents;
+  private inferenceConnection?: Redis;
+  private readonly onError: (err: Error) => void;
 
   /** `onError`: what a queue's `error` event does (every queue has a listener: an unhandled one ends the process). */
   constructor(readonly connection: Redis, readonly config: QueueConfig, onError: (err: Error) => void = () => {}) {
@@ -117,7 +163,10 @@ export class Queues {
     this.advance = new Queue(ADVANCE_QUEUE, { connection, prefix });
     this.trials = new Queue(TRIALS_QUEUE, { connection, prefix });
     this.gpuTrials = new Queue(GPU_TRIALS_QUEUE, { connection, prefix });
-    for (const q of [this.advance, this.trials, this.gpuTrials]) q.on("error", onError);
+    this.retrain = new Queue(RETRAIN_QUEUE, { connection, prefix });
+    this.inference = new Queue(INFERENCE_QUEUE, { connection, prefix });
+    for (const q of [this.advance, this.trials, this.gpuTrials, this.retrain, this.inference]) q.on("error", onError);
+    this.onError = onError;
   }
 
   private markerKey(): string {
@@ -209,7 +258,7 @@ export class Queues {
   }
 
   /**
-   * Enqueues trials; a supernet job goes to the GPU queue when a GPU trainer is there to take it.
+   * Enqueues trials; a GPU-sized one (`isGpuSized`) goes to the GPU queue when a GPU trainer is there to take it.
    *
    * Given the search they belong to, trials are queued by start-time fair queuing (Goyal et al. 1996), so that
    * searches take turns instead of the oldest search's backlog going first: each trial's BullMQ priority (lower
@@ -217,10 +266,11 @@ export class Queues {
    * trials keep their order; a newly arrived search's first trial goes right behind the head. Priorities only grow
    * while the queue is never empty; past BullMQ's largest they stay there, and the queue is then FIFO.
    */
-  async enqueueTrials(trials: ReadonlyArray<{ id: string; kind?: string }>, searchId?: string): Promise<void> {
+  async enqueueTrials(trials: ReadonlyArray<RoutedTrial>, searchId?: string): Promise<void> {
     if (trials.length === 0) return;
-    const gpu = trials.some((t) => t.kind === "supernet") && (await this.gpuTrainerPresent());
-    const toGpu = gpu ? trials.filter((t) => t.kind === "supernet") : [];
+    const sized = trials.filter((t) => isGpuSized(t, this.config.GPU_TRIAL_MIN_FLOPS));
+    const gpu = sized.length > 0 && (await this.gpuTrainerPresent());
+    const toGpu = gpu ? sized : [];
     const toAny = trials.filter((t) => !toGpu.includes(t));
     const priorities = searchId && toAny.length ? await this.fairPriorities(searchId, toAny.length) : [];
     const job = (t: { id: string }, i: number, queued: readonly unknown[]) => ({
@@ -248,12 +298,55 @@ export class Queues {
     return out;
   }
 
+  /** Asks a trainer to retrain a model (the job id is the model's: it is queued once). */
+  async enqueueRetrain(modelId: string): Promise<void> {
+    await this.retrain.add(
+      "retrain",
+      { modelId },
+      { jobId: modelId, attempts: this.config.TRIAL_ATTEMPTS, backoff: { type: "exponential", delay: this.config.TRIAL_BACKOFF_MS }, removeOnComplete: true, removeOnFail: this.config.TRIAL_FAILED_JOBS_KEPT },
+    );
+  }
+
+  /** The state of a model's retrain job ("unknown" when Redis has none: the reconciler enqueues it again). */
+  async retrainJobState(modelId: string): Promise<string> {
+    return this.retrain.getJobState(modelId);
+  }
+
+  /**
+   * Runs an inference job on a trainer and waits for its answer, at most `timeoutMs` (then InferenceTimeout, and the
+   * job is withdrawn if no trainer has taken it). The answer is kept in Redis for a minute only.
+   */
+  async runInference(job: InferenceJob, timeoutMs: number): Promise<InferenceAnswer> {
+    this.inferenceEvents ??= this.openInferenceEvents();
+    await this.inferenceEvents.waitUntilReady();
+    const added = await this.inference.add("inference", job, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } });
+    try {
+      return (await added.waitUntilFinished(this.inferenceEvents, timeoutMs)) as InferenceAnswer;
+    } catch (err) {
+      if (/timed out before finishing/.test((err as Error).message)) {
+        await added.remove().catch(() => {}); // taken by a trainer meanwhile: it finishes, nobody waits
+        throw new InferenceTimeout(`no trainer answered within INFERENCE_TIMEOUT_MS = ${timeoutMs} ms`);
+      }
+      throw err;
+    }
+  }
+
+  private openInferenceEvents(): QueueEvents {
+    // Its own connection: QueueEvents blocks on it (XREAD). Opened at the first inference request only.
+    this.inferenceConnection = this.connection.duplicate();
+    this.inferenceConnection.on("error", this.onError);
+    const events = new QueueEvents(INFERENCE_QUEUE, { connection: this.inferenceConnection, prefix: this.config.QUEUE_PREFIX });
+    events.on("error", this.onError);
+    return events;
+  }
+
   /** Forgets an ended search's place in the fair queue. */
   async forgetSearch(searchId: string): Promise<void> {
     await this.connection.hdel(this.fairKey(), searchId);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.advance.close(), this.trials.close(), this.gpuTrials.close()]);
+    await Promise.all([this.advance.close(), this.trials.close(), this.gpuTrials.close(), this.retrain.close(), this.inference.close(), this.inferenceEvents?.close()]);
+    this.inferenceConnection?.disconnect();
   }
 }

@@ -35,7 +35,8 @@ function tokenize(source: string): Token[] {
       tokens.push({ kind: "str", value: source.slice(i + 1, end) });
       i = end + 1;
     } else if (/[A-Za-z_]/.test(ch)) {
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(source.slice(i))!;
+      // `train.<option>` is one name: a training setting decided with the architecture (training-decisions.ts).
+      const m = /^(train\.)?[A-Za-z_][A-Za-z0-9_]*/.exec(source.slice(i))!;
       tokens.push({ kind: "id", value: m[0] });
       i += m[0].length;
     } else {

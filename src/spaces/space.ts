@@ -50,7 +50,7 @@ interface CompiledLeaf {
 
 export class SearchSpace {
   readonly id: string;
-  readonly version: number;
+  readonly version: number | string;
   readonly family: string;
   readonly definition: SpaceDefinition;
   private readonly leaves = new Map<string, CompiledLeaf>();
@@ -120,7 +120,7 @@ export class SearchSpace {
   slots(arch: Architecture): Array<Slot & { value: DecisionValue }> {
     const out: Array<Slot & { value: DecisionValue }> = [];
     this.build((slot) => {
-      const value = valueAt(arch, slot) ?? slot.options[0]!;
+      const value = valueAt(arch, slot) ?? defaultOf(slot) ?? slot.options[0]!;
       out.push({ ...slot, value });
       return value;
     });
@@ -134,7 +134,7 @@ export class SearchSpace {
     const issues: ValidationIssue[] = [];
     const seen = new Set<string>();
     this.build((slot) => {
-      const value = valueAt(arch, slot);
+      const value = valueAt(arch, slot) ?? defaultOf(slot);
       seen.add(slot.path);
       if (value === undefined) issues.push({ path: slot.path, message: "missing" });
       else if (!slot.options.includes(value)) issues.push({ path: slot.path, message: `must be one of ${describeOptions(slot)}, got ${JSON.stringify(value)}` });
@@ -184,7 +184,7 @@ export class SearchSpace {
       const newValue = rng.pick(others);
       const child = this.build((slot) => {
         if (slot.path === target.path) return newValue;
-        const old = valueAt(parent, slot);
+        const old = valueAt(parent, slot) ?? defaultOf(slot);
         return old !== undefined && slot.options.includes(old) ? old : rng.pick(slot.options);
       });
       if (this.violations(child).length === 0) return { architecture: child, path: target.path };
@@ -194,7 +194,7 @@ export class SearchSpace {
 
   /** Canonical form: active decisions only, in declaration order. */
   canonical(arch: Architecture): Architecture {
-    return this.build((slot) => valueAt(arch, slot)!);
+    return this.build((slot) => (valueAt(arch, slot) ?? defaultOf(slot))!);
   }
 
   /** The same architecture gets the same hash in every search (keys sorted, inactive values dropped). */
@@ -235,6 +235,11 @@ function valueAt(arch: Architecture, slot: Slot): DecisionValue | undefined {
   const [repeatName] = slot.path.split("[");
   const items = arch[repeatName!];
   return Array.isArray(items) ? items[slot.index]?.[slot.decision.name] : undefined;
+}
+
+/** A categorical decision's declared `default`: the value of an architecture that omits it. */
+function defaultOf(slot: Slot): DecisionValue | undefined {
+  return slot.decision.type === "categorical" ? slot.decision.default : undefined;
 }
 
 function flatScope(arch: Architecture): Scope {

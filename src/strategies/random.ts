@@ -1,6 +1,8 @@
 /**
  * Random search: uniform samples from the space, never the same architecture twice in one search while the
- * space has unseen ones. The baseline every other strategy must beat.
+ * space has unseen ones. The baseline every other strategy must beat. With constraints on costs known before
+ * training, uniform over the feasible part: infeasible samples are drawn and dropped, never proposed. It ignores
+ * results, so a list of objectives changes nothing (its Pareto front is that of its uniform samples).
  */
 import { z } from "zod";
 import type { RandomOptions } from "../catalogue/strategies.js";
@@ -24,7 +26,7 @@ export class RandomStrategy implements Strategy {
     const { space, options } = this.args;
     const out: Proposal[] = [];
     while (out.length < n) {
-      const architecture = sampleUnseen(space, this.rng, this.seen, options.maxTriesPerProposal);
+      const architecture = sampleUnseen(space, this.rng, this.seen, options.maxTriesPerProposal, this.args.feasible);
       if (!architecture) break;
       this.seen.add(space.hash(architecture));
       out.push({ architecture });

@@ -11,7 +11,7 @@ import { LocalSearchStrategy } from "./local-search.js";
 import { PredictorStrategy } from "./predictor.js";
 import { RandomStrategy } from "./random.js";
 import { ReinforceStrategy } from "./reinforce.js";
-import type { Strategy, StrategyArgs } from "./strategy.js";
+import type { Strategy, StrategyArgs, StrategyContext } from "./strategy.js";
 import type { SearchSpace } from "../spaces/space.js";
 
 // Options arrive validated by their catalogue schema (createStrategy parses them), hence the casts.
@@ -30,11 +30,11 @@ export const STRATEGY_TYPES = Object.keys(IMPLEMENTATIONS) as StrategyType[];
  * Creates (and, given a stored state, restores) the strategy of a search. Throws for an unknown type, options its
  * schema rejects, and (StateError) a stored state the strategy cannot read.
  */
-export function createStrategy(config: StrategyConfig, space: SearchSpace, seed: number, state?: JsonValue | null): Strategy {
+export function createStrategy(config: StrategyConfig, space: SearchSpace, seed: number, state?: JsonValue | null, context: StrategyContext = {}): Strategy {
   const entry = strategyEntry(config.type);
   if (!entry) throw new Error(`unknown strategy '${config.type}'`);
   const { type, ...rest } = config;
-  const strategy = IMPLEMENTATIONS[type as StrategyType]({ space, options: entry.options.parse(rest) as never, seed });
+  const strategy = IMPLEMENTATIONS[type as StrategyType]({ space, options: entry.options.parse(rest) as never, seed, ...context });
   if (state !== undefined && state !== null) strategy.restore(state);
   return strategy;
 }

@@ -35,6 +35,17 @@ export interface TrialResult {
   /** Every metric the evaluator reported. */
   metrics: Record<string, unknown>;
   parentId: string | null;
+  /**
+   * A multi-objective search's objectives, each oriented so that higher is better, in the search's order (`score` is
+   * the first, when the trial is feasible); null when one is missing. Absent for a single objective.
+   */
+  scores?: number[] | null;
+  /**
+   * How much the trial breaks the search's constraints on measured metrics (src/catalogue/objectives.ts): absent or 0
+   * when feasible. An infeasible trial has `score: null` (strategies that rank by one score treat it as unscored);
+   * strategies that rank by constrained domination (evolution) place it behind every feasible trial.
+   */
+  violation?: number;
 }
 
 /**
@@ -76,6 +87,15 @@ export interface StrategyArgs<Options> {
   space: SearchSpace;
   options: Options;
   seed: number;
+  /**
+   * Whether an architecture keeps the search's constraints on costs known before training (parameters, FLOPs;
+   * src/catalogue/architecture-costs.ts). Strategies that use it (random, evolution) never propose one that does not;
+   * the orchestrator refuses any other strategy's infeasible proposal without training it. Absent: all are feasible.
+   */
+  feasible?: (architecture: Architecture) => boolean;
 }
+
+/** What a search gives its strategy besides options and seed (see StrategyArgs). */
+export type StrategyContext = Pick<StrategyArgs<unknown>, "feasible">;
 
 export type { JsonValue };

@@ -3,6 +3,12 @@
  * (data/data.txt, 1.19 M characters, 83 distinct). The vocabulary is every character of the text; the first 90 % is
  * the training split and the last 10 % (contiguous) the validation split. The evaluation set is a fixed list of
  * windows evenly spaced over the validation split, so every trial is scored on the same characters.
+ *
+ * The same task on an uploaded text dataset (`new CharLMTask({id, train, val, test, …})`, built by
+ * src/tasks/datasets.ts from the dataset's seeded split): the vocabulary is the training split's characters
+ * (sorted by code point) plus one last token, `<unk>` (UNKNOWN_TOKEN), to which every validation or test character
+ * that the training split lacks is mapped (so such characters are scored, as a miss of the model, not dropped);
+ * the task's id is the dataset's (`charlm:<id>`), and it has a test split.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -23,15 +29,47 @@ export function mobyDickText(): string {
   return cachedText;
 }
 
+/** The token of characters a dataset's training split lacks (the last id of its vocabulary). */
+export const UNKNOWN_TOKEN = "<unk>";
+
+/** A text already split (an uploaded dataset's): the vocabulary comes from `train` alone. */
+export interface CharLMSplits {
+  /** The task's identity, e.g. `charlm:ds_…`. */
+  id: string;
+  train: string;
+  val: string;
+  test: string;
+  /** Content hash of the dataset the text came from (a model's manifest keeps it). */
+  datasetSha256?: string;
+}
+
 export class CharLMTask implements SequenceTask {
-  readonly id = CHARLM_TASK_ID;
+  readonly id: string;
   readonly vocabSize: number;
   readonly chars: string[];
   readonly train: Int32Array;
   readonly val: Int32Array;
+  readonly test?: Int32Array;
+  /** How characters outside the vocabulary are mapped: to `index` (decoded as `token`); null when none can occur. */
+  readonly unknown: { token: string; index: number } | null = null;
+  readonly datasetSha256?: string;
   private readonly index = new Map<string, number>();
 
-  constructor(text: string = mobyDickText(), trainFraction = 0.9) {
+  constructor(text: string | CharLMSplits = mobyDickText(), trainFraction = 0.9) {
+    if (typeof text !== "string") {
+      this.id = text.id;
+      this.datasetSha256 = text.datasetSha256;
+      this.chars = [...new Set(text.train)].sort(byCodePoint);
+      this.chars.forEach((c, i) => this.index.set(c, i));
+      this.unknown = { token: UNKNOWN_TOKEN, index: this.chars.length };
+      this.vocabSize = this.chars.length + 1;
+      const encode = (s: string) => Int32Array.from(s, (c) => this.index.get(c) ?? this.unknown!.index);
+      this.train = encode(text.train);
+      this.val = encode(text.val);
+      this.test = encode(text.test);
+      return;
+    }
+    this.id = CHARLM_TASK_ID;
     // Array.from splits by code point; every character of this text is in the basic plane anyway.
     const codepoints = Array.from(text);
     this.chars = [...new Set(codepoints)].sort();
@@ -41,6 +79,11 @@ export class CharLMTask implements SequenceTask {
     const cut = Math.floor(ids.length * trainFraction);
     this.train = ids.subarray(0, cut);
     this.val = ids.subarray(cut);
+  }
+
+  /** Token id → its text: the characters, then `<unk>` for a dataset's task (what a model's manifest stores). */
+  get vocabulary(): string[] {
+    return this.unknown ? [...this.chars, this.unknown.token] : [...this.chars];
   }
 
   trainBatch(rng: Rng, batch: number, length: number): TokenBatch {
@@ -75,19 +118,26 @@ export class CharLMTask implements SequenceTask {
 
   encode(text: string): number[] {
     return Array.from(text, (c) => {
-      const i = this.index.get(c);
+      const i = this.index.get(c) ?? this.unknown?.index;
       if (i === undefined) throw new RangeError(`character ${JSON.stringify(c)} is not in the vocabulary`);
       return i;
     });
   }
 
   decode(tokens: readonly number[]): string {
-    return tokens.map((t) => this.chars[t] ?? "").join("");
+    return tokens.map((t) => (this.unknown && t === this.unknown.index ? this.unknown.token : (this.chars[t] ?? ""))).join("");
   }
 
+  /** A newline when the vocabulary has one, else the first character of the training split. */
   samplePrompt(): number[] {
-    return this.encode("\n");
+    const newline = this.index.get("\n");
+    return [newline ?? this.train[0] ?? 0];
   }
+}
+
+/** Code-point order (the default sort compares UTF-16 units, which misorders characters beyond the basic plane). */
+function byCodePoint(a: string, b: string): number {
+  return a.codePointAt(0)! - b.codePointAt(0)!;
 }
 
 let shared: CharLMTask | undefined;

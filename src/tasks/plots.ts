@@ -1,8 +1,11 @@
 /**
  * PNG pictures of density models (pngjs): people look at densities rather than read them.
- *   - 2-D: [learned density on a grid | histogram of the model's samples | histogram of the data], side by side.
- *   - images: a grid of samples.
- * Pure functions of plain arrays: the evaluator computes the values with the model.
+ *   - 2-D (`density.png`): [learned density on a grid | histogram of the model's samples | histogram of the data],
+ *     side by side, each panel labelled above ("model density", "model samples", "data");
+ *   - 2-D (`samples.png`): the model's samples alone, larger, labelled "model samples";
+ *   - images (`samples.png`): a grid of samples.
+ * Pure functions of plain arrays: the evaluator computes the values with the model. Labels are drawn with a
+ * 5×7 bitmap font of their own (no font file, no native text rendering).
  */
 import { PNG } from "pngjs";
 
@@ -45,13 +48,13 @@ function histogram(points: Float32Array, extent: number, size: number): Float32A
   return h;
 }
 
-function paint(png: PNG, x0: number, size: number, values: Float32Array): void {
+function paint(png: PNG, x0: number, size: number, values: Float32Array, y0 = 0): void {
   let max = 0;
   for (const v of values) if (Number.isFinite(v)) max = Math.max(max, v);
   for (let r = 0; r < size; r++) {
     for (let c = 0; c < size; c++) {
       const [R, G, B] = colour(max > 0 ? values[r * size + c]! / max : 0);
-      const o = 4 * (r * png.width + x0 + c);
+      const o = 4 * ((y0 + r) * png.width + x0 + c);
       png.data[o] = R;
       png.data[o + 1] = G;
       png.data[o + 2] = B;
@@ -72,16 +75,86 @@ export interface DensityPicture {
   data?: Float32Array;
 }
 
-/** [density | samples | data] panels, each size×size pixels, 4-pixel white gaps, colour ∝ √density (viridis). */
+/** The labels of densityPng's panels, left to right. */
+export const DENSITY_PANELS = ["model density", "model samples", "data"] as const;
+
+// 5×7 glyphs of the letters the labels use, one string of 7 rows × 5 columns each ("#" = ink).
+const GLYPHS: Record<string, string> = {
+  a: ".....|.....|.###.|....#|.####|#...#|.####",
+  d: "....#|....#|.##.#|#..##|#...#|#...#|.####",
+  e: ".....|.....|.###.|#...#|#####|#....|.###.",
+  i: "..#..|.....|.##..|..#..|..#..|..#..|.###.",
+  l: ".##..|..#..|..#..|..#..|..#..|..#..|.###.",
+  m: ".....|.....|##.#.|#.#.#|#.#.#|#...#|#...#",
+  n: ".....|.....|#.##.|##..#|#...#|#...#|#...#",
+  o: ".....|.....|.###.|#...#|#...#|#...#|.###.",
+  p: ".....|.....|####.|#...#|####.|#....|#....",
+  s: ".....|.....|.####|#....|.###.|....#|####.",
+  t: ".#...|.#...|###..|.#...|.#...|.#..#|..##.",
+  y: ".....|.....|#...#|#...#|.####|....#|.###.",
+  " ": ".....|.....|.....|.....|.....|.....|.....",
+};
+const GLYPH_W = 5;
+const GLYPH_H = 7;
+
+/** Height of the band above the panels that holds their labels, for a scale of the font. */
+export const labelBand = (scale: number) => (GLYPH_H + 4) * scale;
+
+/** Draws `label` in dark grey centred over [x0, x0 + width) in the band at the top, `scale` pixels per font pixel. */
+function drawLabel(png: PNG, x0: number, width: number, label: string, scale: number): void {
+  const textWidth = (label.length * (GLYPH_W + 1) - 1) * scale;
+  let x = x0 + Math.max(0, Math.floor((width - textWidth) / 2));
+  const y0 = 2 * scale;
+  for (const ch of label) {
+    const rows = (GLYPHS[ch] ?? GLYPHS[" "]!).split("|");
+    for (let r = 0; r < GLYPH_H; r++) {
+      for (let c = 0; c < GLYPH_W; c++) {
+        if (rows[r]![c] !== "#") continue;
+        for (let dy = 0; dy < scale; dy++) {
+          for (let dx = 0; dx < scale; dx++) {
+            const px = x + c * scale + dx;
+            if (px >= png.width) continue;
+            const o = 4 * ((y0 + r * scale + dy) * png.width + px);
+            png.data[o] = png.data[o + 1] = png.data[o + 2] = 40;
+            png.data[o + 3] = 255;
+          }
+        }
+      }
+    }
+    x += (GLYPH_W + 1) * scale;
+  }
+}
+
+/** The font scale for panels of `size` pixels: labels stay readable on large pictures. */
+const fontScale = (size: number) => (size >= 200 ? 2 : 1);
+
+/**
+ * [density | samples | data] panels, each size×size pixels, 4-pixel white gaps, colour ∝ √density (viridis), under
+ * a band with each panel's label (DENSITY_PANELS).
+ */
 export function densityPng(p: DensityPicture): Buffer {
   const panels = p.data ? 3 : 2;
   const gap = 4;
-  const png = new PNG({ width: panels * p.size + (panels - 1) * gap, height: p.size });
+  const scale = fontScale(p.size);
+  const top = labelBand(scale);
+  const png = new PNG({ width: panels * p.size + (panels - 1) * gap, height: top + p.size });
   png.data.fill(255);
   // All panels use a square-root colour scale, so one sharp peak does not hide the rest.
-  paint(png, 0, p.size, p.logDensity.map((v) => Math.exp(0.5 * v)));
-  paint(png, p.size + gap, p.size, histogram(p.samples, p.extent, p.size).map(Math.sqrt));
-  if (p.data) paint(png, 2 * (p.size + gap), p.size, histogram(p.data, p.extent, p.size).map(Math.sqrt));
+  paint(png, 0, p.size, p.logDensity.map((v) => Math.exp(0.5 * v)), top);
+  paint(png, p.size + gap, p.size, histogram(p.samples, p.extent, p.size).map(Math.sqrt), top);
+  if (p.data) paint(png, 2 * (p.size + gap), p.size, histogram(p.data, p.extent, p.size).map(Math.sqrt), top);
+  for (let k = 0; k < panels; k++) drawLabel(png, k * (p.size + gap), p.size, DENSITY_PANELS[k]!, scale);
+  return PNG.sync.write(png);
+}
+
+/** The model's 2-D samples alone (`samples.png` of a 2-D flow): a size×size histogram, √count colour, labelled. */
+export function samplesPng(p: { extent: number; size: number; samples: Float32Array }): Buffer {
+  const scale = fontScale(p.size);
+  const top = labelBand(scale);
+  const png = new PNG({ width: p.size, height: top + p.size });
+  png.data.fill(255);
+  paint(png, 0, p.size, histogram(p.samples, p.extent, p.size).map(Math.sqrt), top);
+  drawLabel(png, 0, p.size, "model samples", scale);
   return PNG.sync.write(png);
 }
 

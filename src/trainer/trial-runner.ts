@@ -20,6 +20,7 @@
  *     trainer does not loop forever. (A Redis outage longer than JOB_LOCK_MS also lets a lock expire, and counts.)
  */
 import type { Job } from "bullmq";
+import { architectureCosts } from "../catalogue/architecture-costs.js";
 import type { Config } from "../config.js";
 import { classifyError, errorText, isInfraError, TrialTimeout, type InfraService } from "../core/errors.js";
 import { createOutages, infraBackoff, retryInfra, type Outages } from "../core/infra.js";
@@ -28,7 +29,10 @@ import { reportRungOnce, rungDecision, type RungDecision } from "../db/rungs.js"
 import { addAlphaSnapshot, addCurvePoints, completeJob, completeTrial, finishTrial, saveArtifacts, startTrial, trialStatus, type TrialRun } from "../db/trials.js";
 import type { Evaluator, ProgressPoint } from "../evaluators/evaluator.js";
 import { createEvaluator } from "../evaluators/registry.js";
+import { keepTrialWeights } from "../db/models.js";
 import { retryLater, type Queues, type TrialJob } from "../queue/queues.js";
+import { splitModelFiles } from "../evaluators/model-files.js";
+import { datasetForSearch } from "./datasets.js";
 import type { Architecture } from "../spaces/definition.js";
 import type { SpaceRegistry } from "../spaces/registry.js";
 
@@ -38,6 +42,8 @@ export interface TrialRunnerDeps {
   spaces: SpaceRegistry;
   config: Config;
   workerName: string;
+  /** The tfjs backend this trainer runs (models/backend.ts backendLabel), stored with each trial it starts. */
+  backend?: string;
   log: (msg: string, extra?: Record<string, unknown>) => void;
   /** Where the runner says, at debug level, which statement of a trial waits for a service to come back. */
   debug?: (msg: string, extra?: Record<string, unknown>) => void;
@@ -113,18 +119,37 @@ export class TrialRunner {
       return "failed: its trainer died too often";
     }
 
-    const run = await this.pg("start the trial", () => startTrial(db, trialId, workerName));
+    const run = await this.pg("start the trial", () => startTrial(db, trialId, workerName, this.deps.backend ?? null));
     if (!run) return "skipped: trial finished or search not active";
+    // One line at the default level (info) when a trial starts and one when it ends, naming trial, search and
+    // architecture, so that an operator follows trials in the trainers' logs without raising the level.
+    const startedAt = Date.now();
+    const who = { trialId, searchId: run.searchId, archHash: run.archHash, kind: run.kind, attempt: run.attempt };
+    this.deps.log("trial started", { ...who, backend: this.deps.backend ?? null });
+    const ended = (status: string, extra: Record<string, unknown> = {}) => this.deps.log(`trial ${status}`, { ...who, durationS: Math.round((Date.now() - startedAt) / 100) / 10, ...extra });
 
     const advance = () => this.redis("enqueue an advance", () => queues.enqueueAdvance(run.searchId));
     const fail = async (message: string) => {
-      if (await this.pg("fail the trial", () => finishTrial(db, trialId, "failed", message))) await advance();
+      if (await this.pg("fail the trial", () => finishTrial(db, trialId, "failed", message))) {
+        ended("failed", { error: message.slice(0, 300) });
+        await advance();
+      }
     };
-    const space = spaces.get(run.space);
+    const space = spaces.resolve(run.space, run.spaceDefinition);
     const { type, ...options } = run.evaluator;
     const evaluator = this.evaluator(type);
     if (!space || !evaluator) {
       await fail(!space ? `unknown search space '${run.space}'` : `unknown evaluator '${type}'`);
+      return "failed";
+    }
+    // An uploaded dataset the options name: cached on this machine's disk (trainer/datasets.ts), split by the search's seed.
+    let dataset;
+    try {
+      // (The benchmark evaluator's `dataset` is its lookup table's name, e.g. "cifar10", never an uploaded dataset.)
+      if (type !== "benchmark") dataset = await this.pg("read the trial's dataset", () => datasetForSearch(db, config, run.searchId, options, run.seed));
+    } catch (err) {
+      if (classifyError(err) === "infra") throw err; // handed back by process()
+      await fail(errorText(err));
       return "failed";
     }
 
@@ -199,6 +224,7 @@ export class TrialRunner {
         objective: { metric: run.objectiveMetric, direction: run.objectiveDirection },
         seed: trialSeed(run.seed, run.seq),
         budgets,
+        ...(dataset ? { dataset } : {}),
       },
       { shouldStop: () => stop, log: (m: string) => this.deps.log(m, { trialId }), reportProgress, signal: abort.signal },
     );
@@ -227,16 +253,25 @@ export class TrialRunner {
       if (run.kind !== "trial") {
         // A job's metrics feed its strategy; it has no objective and never reaches the leaderboard.
         const searchId = await this.pg("complete the job", () => completeJob(db, trialId, result.metrics));
+        if (searchId) ended("completed");
         await advance(); // also after a duplicate: a retried completion may have been the one that committed
         return searchId ? "completed" : "duplicate: already finished";
       }
-      const objective = result.metrics[run.objectiveMetric];
+      // The costs known before training (parameters, FLOPs) are stored with every trial's metrics, so that objectives,
+      // constraints and Pareto fronts can name them whatever the evaluator reports; the evaluator's own values win.
+      const metrics = { ...architectureCosts(space, run.architecture as Architecture, run.evaluator), ...result.metrics };
+      const objective = metrics[run.objectiveMetric];
       if (typeof objective !== "number" || !Number.isFinite(objective)) {
         await fail(`the evaluator reported no finite '${run.objectiveMetric}' (got ${JSON.stringify(objective)})`);
         return "failed";
       }
-      if (result.artifacts?.length) await this.pg("store the artifacts", () => saveArtifacts(db, trialId, result.artifacts!));
-      const searchId = await this.pg("complete the trial", () => completeTrial(db, trialId, result.metrics, objective));
+      // The trained model's files (model.json, weights.bin) are kept as the trial's weights while it is among its
+      // search's best SEARCH_KEEP_TOP_K (db/models.ts); the other artifacts are the trial's files.
+      const { model, files } = splitModelFiles(result.artifacts ?? []);
+      if (files.length) await this.pg("store the artifacts", () => saveArtifacts(db, trialId, files));
+      if (model) await this.pg("keep the trained weights", () => keepTrialWeights(db, trialId, objective, model, config.SEARCH_KEEP_TOP_K));
+      const searchId = await this.pg("complete the trial", () => completeTrial(db, trialId, metrics, objective));
+      if (searchId) ended("completed", { objective, metric: run.objectiveMetric });
       await advance();
       return searchId ? "completed" : "duplicate: already finished";
     } catch (err) {
@@ -252,10 +287,16 @@ export class TrialRunner {
       const kind = classifyError(err);
       if (kind === "infra") throw err; // handed back by process()
       if (kind === "stopped") {
-        if (!pruned) return "stopped"; // cancelled: its status says so already
+        if (!pruned) {
+          ended("stopped", { reason: "cancelled" });
+          return "stopped"; // cancelled: its status says so already
+        }
         const { budget, objective, values } = pruned;
         const searchId = await this.pg("record the pruning", () => finishTrial(db, trialId, "pruned", null, { metrics: { ...values, budget }, objective }));
-        if (searchId) await advance();
+        if (searchId) {
+          ended("pruned", { objective, metric: run.objectiveMetric, budget });
+          await advance();
+        }
         return "pruned";
       }
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

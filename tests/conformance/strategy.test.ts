@@ -9,6 +9,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { evaluatorEntry } from "../../src/catalogue/evaluators.js";
+import { strategyEntry } from "../../src/catalogue/strategies.js";
+import type { Architecture } from "../../src/spaces/definition.js";
 import { loadConfig } from "../../src/config.js";
 import { StateError } from "../../src/core/errors.js";
 import type { JsonValue } from "../../src/core/json.js";
@@ -153,4 +155,61 @@ describe.each(STRATEGY_TYPES)("strategy %s (conformance)", (type) => {
 
 it("every strategy supports some built-in space", () => {
   for (const type of STRATEGY_TYPES) expect(familySpaces.filter((s) => compatibleSearch({ type }, s)).map((s) => s.id), type).not.toEqual([]);
+});
+
+/**
+ * Several objectives and constraints (src/strategies/strategy.ts: TrialResult.scores and violation,
+ * StrategyArgs.feasible). Every strategy takes such results (a strategy that ranks by one score sees the infeasible
+ * ones unscored); those the catalogue marks `multiObjective` also never propose what `feasible` refuses.
+ */
+const secondObjective = (space: SearchSpace, p: Proposal) => objective(space, { ...p.architecture, _second: 1 });
+
+/** Results with two oriented scores; a fifth of them break a constraint (violation > 0, no primary score). */
+function multiResult(p: Proposal, space: SearchSpace, trialId: string, rng: Rng): TrialResult {
+  if (!isTrial(p)) return jobResult(p, space, trialId, rng.int(1000));
+  const r = rng.next();
+  if (r < 0.1) return { ...resultFor(p, trialId, null), scores: null };
+  const scores = [objective(space, p.architecture), -secondObjective(space, p)];
+  const violation = r < 0.3 ? rng.next() + 0.01 : 0;
+  return { ...resultFor(p, trialId, violation > 0 ? null : scores[0]!), scores, violation };
+}
+
+async function driveMulti(strategy: Strategy, space: SearchSpace, rounds: number, perRound: number, orderSeed: number, prefix: string): Promise<Proposal[]> {
+  const rng = new Rng(orderSeed);
+  const all: Proposal[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const proposals = await strategy.ask(perRound);
+    const results = proposals.map((p, i) => multiResult(p, space, `${prefix}-${all.length + i}`, rng));
+    all.push(...proposals);
+    await strategy.tell(rng.shuffle(results));
+  }
+  return all;
+}
+
+describe.each(STRATEGY_TYPES)("strategy %s with several objectives and constraints (conformance)", (type) => {
+  const config = { type };
+
+  it.each(spaces.map((s) => [s.id, s] as const))("takes score vectors and violations in any order, stays valid and continues identically after a JSON round trip (%s)", async (_id, space) => {
+    const a = createStrategy(config, space, 13);
+    const first = await driveMulti(a, space, 6, 4, 9, "m");
+    for (const p of first.filter(isTrial)) expect(space.validate(p.architecture)).toEqual([]);
+    const b = createStrategy(config, space, 13, roundTrip(a.state()));
+    expect(await driveMulti(b, space, 5, 4, 10, "n")).toEqual(await driveMulti(a, space, 5, 4, 10, "n"));
+    expect(roundTrip(b.state())).toEqual(roundTrip(a.state()));
+  });
+
+  it.runIf(strategyEntry(type)?.multiObjective === true).each(spaces.map((s) => [s.id, s] as const))(
+    "never proposes an architecture that breaks a constraint on costs known before training (%s)",
+    async (_id, space) => {
+      // About half of either space is refused.
+      const feasible = (a: Architecture) => (space === nb201 ? a.node1_from0 !== "nor_conv_3x3" && a.node2_from0 !== "nor_conv_3x3" && a.node3_from0 !== "nor_conv_3x3" : Number(a.d_model) <= 32);
+      const s = createStrategy(config, space, 19, null, { feasible });
+      const proposals = await driveMulti(s, space, 10, 5, 11, "f");
+      expect(proposals.filter(isTrial).length).toBeGreaterThan(30);
+      for (const p of proposals.filter(isTrial)) expect(feasible(p.architecture), JSON.stringify(p.architecture)).toBe(true);
+      // Recreated from its state with the same predicate, it goes on keeping it.
+      const again = createStrategy(config, space, 19, roundTrip(s.state()), { feasible });
+      for (const p of (await driveMulti(again, space, 3, 5, 12, "g")).filter(isTrial)) expect(feasible(p.architecture)).toBe(true);
+    },
+  );
 });

@@ -181,10 +181,16 @@ describe("infrastructure faults are not trial failures (two trainers, a NAS-Benc
       orchestrator.child.kill("SIGKILL");
       await orchestrator.exited;
       killed.add(orchestrator);
-      // Without an orchestrator nothing new is created: the trials in hand finish and the search stalls.
+      // Without an orchestrator nothing new is created: the trials in hand finish and the search stalls. A trial the
+      // orchestrator committed but was killed before enqueueing stays queued until the restarted orchestrator's
+      // reconciler finds it, so "stalled" is: nothing running and nothing finishing for 3 s, whatever is queued.
+      let last = "";
+      let since = Date.now();
       await waitFor("the search to stall", async () => {
         const s = await snapshot(id);
-        return s && s.running === 0 && s.queued === 0;
+        const now = s ? `${s.running}/${s.queued}/${s.completed}/${s.failed}` : "";
+        if (now !== last) [last, since] = [now, Date.now()];
+        return s && s.running === 0 && Date.now() - since >= 3_000;
       }, 60_000, 20);
       const t = Date.now();
       const restarted = cluster.start("orchestrator");

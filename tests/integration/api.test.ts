@@ -160,11 +160,11 @@ describe("reading searches and trials", () => {
     expect(new Set(body.rows.map((r: { archHash: string }) => r.archHash)).size).toBe(5);
   });
 
-  it("POST /v1/searches/:id/cancel cancels unfinished trials; a second cancel is a no-op, other ends are 409", async () => {
+  it("POST /v1/searches/:id/cancel cancels unfinished trials; a search that already ended (cancelled included) is 409", async () => {
     const res = await app.inject({ method: "POST", url: `/v1/searches/${searchId}/cancel` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: "cancelled", trials: { queued: 0, cancelled: 10, completed: 20 } });
-    expect((await app.inject({ method: "POST", url: `/v1/searches/${searchId}/cancel` })).statusCode).toBe(200);
+    expect((await app.inject({ method: "POST", url: `/v1/searches/${searchId}/cancel` })).statusCode).toBe(409);
   });
 
   it("unknown ids are 404, malformed ids 400", async () => {

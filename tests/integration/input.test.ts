@@ -70,8 +70,11 @@ describe("values PostgreSQL cannot store are a 400 naming the field (they were 5
     expect(res.json().message).toContain("nested deeper than");
     const deepUnknown = await app.inject({ method: "POST", url: "/v1/searches", headers: JSON_TYPE, payload: withRawStrategy(`{"type":"random","deep":${nested(10_000)}}`) });
     expect(deepUnknown.statusCode).toBe(400);
-    // An architecture's ordinary nesting is fine.
-    expect((await post({ ...NB201_SEARCH, strategy: { type: "evolution", seedArchitectures: [{ a: { b: { c: [[1]] } } }] } })).statusCode).toBe(201);
+    // An architecture's ordinary nesting passes the depth check: this one is refused for its decision, not its depth.
+    const shallow = await post({ ...NB201_SEARCH, strategy: { type: "evolution", seedArchitectures: [{ a: { b: { c: [[1]] } } }] } });
+    expect(shallow.statusCode).toBe(400);
+    expect(shallow.json().issues[0].field).toMatch(/^strategy\.seedArchitectures\.0\./);
+    expect(shallow.json().message).not.toContain("nested deeper than");
   });
 
   it("control characters in names and identifiers", async () => {

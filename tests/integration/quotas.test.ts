@@ -47,7 +47,7 @@ describe("refused at submission, naming the limit", () => {
   it("a seed architecture of evolution that is not one of the space's", async () => {
     const res = await post({ ...LM, strategy: { type: "evolution", seedArchitectures: [{ n_layers: 99 }] } });
     expect(res.statusCode).toBe(400);
-    expect(res.json().issues[0].field).toBe("strategy.seedArchitectures.0");
+    expect(res.json().issues[0].field).toBe("strategy.seedArchitectures.0.n_layers"); // the decision at fault
   });
 
   it("a project's active searches: 429 naming MAX_ACTIVE_SEARCHES_PER_PROJECT; another project is not affected", async () => {

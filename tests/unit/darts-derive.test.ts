@@ -15,6 +15,7 @@ const base: Architecture = {
   positions: "rotary",
   norm: "rmsnorm",
   dropout: 0,
+  feed_forward: "dense", // (the space's default: derived architectures are canonical, so they say it)
   layers: Array.from({ length: 3 }, () => ({ attention: "full", activation: "relu" })),
 };
 

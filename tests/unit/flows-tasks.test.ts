@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { DENSITY_TASKS, densityDataset, densityTask, SPLIT_SIZES, trueEntropy } from "../../src/tasks/densities.js";
 import { bitsPerDim, fromLogitSpace, MNIST_SPLIT, mnistDataset, toLogitSpace } from "../../src/tasks/mnist.js";
-import { densityPng, gridPoints, imageGridPng } from "../../src/tasks/plots.js";
+import { densityPng, gridPoints, imageGridPng, labelBand } from "../../src/tasks/plots.js";
 
 describe("2-D density tasks", () => {
   it("have fixed-size splits, reproducible from the data seed", () => {
@@ -101,7 +101,7 @@ describe("plots", () => {
     const samples = densityTask("8gaussians").sample(500, new Rng(1));
     const png = PNG.sync.read(densityPng({ extent: 4.5, size, logDensity, samples, data: samples }));
     expect(png.width).toBe(3 * size + 8);
-    expect(png.height).toBe(size);
+    expect(png.height).toBe(size + labelBand(1)); // the panels under their labels' band
     const grid = PNG.sync.read(imageGridPng(new Float32Array(4 * 196).fill(200), 4, 14, 14, 2, 2));
     expect(grid.width).toBe(2 * (28 + 2) + 2);
   });

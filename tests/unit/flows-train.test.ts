@@ -13,7 +13,7 @@ import { buildFlow, type CompositeTransform } from "../../src/models/flows/index
 import { trainLoop } from "../../src/models/training/index.js";
 import { Rng } from "../../src/core/rng.js";
 import { densityDataset, trueEntropy } from "../../src/tasks/densities.js";
-import { gridPoints } from "../../src/tasks/plots.js";
+import { gridPoints, labelBand } from "../../src/tasks/plots.js";
 import { maxAbsDiff, randomPoints, useWasm } from "./flows-helpers.js";
 
 beforeAll(useWasm);
@@ -117,7 +117,8 @@ describe("runFlowTrial", () => {
     expect(ctx.points.some((p) => "val_nll" in p.values)).toBe(true);
     const png = r.artifacts!.find((a) => a.name === "density.png")!;
     expect(png.contentType).toBe("image/png");
-    expect(PNG.sync.read(png.data).height).toBe(128);
+    expect(PNG.sync.read(png.data).height).toBe(128 + labelBand(1)); // 128-pixel panels under their labels
+    expect(r.artifacts!.map((a) => a.name)).toContain("samples.png");
   });
 
   it("trains on 14×14 MNIST and reports data-space bits/dim and samples.png", async () => {
@@ -127,7 +128,9 @@ describe("runFlowTrial", () => {
     expect(bpd).toBeGreaterThan(0.5);
     expect(bpd).toBeLessThan(12);
     expect(bpd).toBeCloseTo((r.metrics.test_nll as number) / (196 * Math.LN2), 8);
-    expect(r.artifacts!.map((a) => a.name)).toEqual(["samples.png"]);
+    // The picture, and the trained flow's files (kept as the trial's weights by the trainer: src/models/artifact/).
+    expect(r.artifacts!.map((a) => a.name)).toEqual(["samples.png", "model.json", "weights.bin"]);
+    expect(JSON.parse(r.artifacts![1]!.data.toString())).toMatchObject({ family: "flow", input: { dim: 196, image: { height: 14, width: 14 } }, normalisation: { kind: "logit", alpha: 0.05, levels: 256 } });
   });
 
   it("stops between steps when asked (TrialStopped)", async () => {

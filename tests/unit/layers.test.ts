@@ -32,7 +32,7 @@ const errors = (result: ICruiseResult): IViolation[] => result.summary.violation
 
 describe("layer rules", () => {
   it("hold on the real tree, whose imports all resolve", async () => {
-    const result = await cruiseFrom(["src", "workers", "tests", "benchmarks", "scripts"], "__layer_probe_");
+    const result = await cruiseFrom(["src", "workers", "tests", "benchmarks", "scripts", "web"], "__layer_probe_");
     expect(errors(result).map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)).toEqual([]);
     // Not vacuous: the NodeNext `.js` specifiers resolve to the `.ts` files, so the graph has its edges.
     const searches = result.modules.find((m) => m.source === "src/api/routes/searches.ts");
@@ -54,6 +54,8 @@ describe("layer rules", () => {
       [`src/spaces/${PROBE}.ts`]: `import "./${PROBE}b.js";\n`,
       [`src/spaces/${PROBE}b.ts`]: `import "./${PROBE}.js";\n`,
       [`tests/unit/${PROBE}.ts`]: `import "../../workers/api.js";\n`,
+      [`web/src/${PROBE}.ts`]: `import "node:fs";\nimport "../../src/db/client.js";\n`,
+      [`src/api/${PROBE}w.ts`]: `import "../../web/src/types.js";\n`,
     };
     let result: ICruiseResult;
 
@@ -79,6 +81,12 @@ describe("layer rules", () => {
     it("catalogue reaches no tfjs and imports no service layer", () => {
       expect(broken(`src/catalogue/${PROBE}.ts`)).toEqual(["catalogue-is-light"]);
       expect(broken(`src/catalogue/${PROBE}b.ts`)).toContain("catalogue-not-to-service-layers");
+    });
+
+    it("the dashboard is browser code, and nothing imports it", () => {
+      expect(broken(`web/src/${PROBE}.ts`)).toEqual(["web-is-browser-code"]);
+      expect(errors(result).filter((v) => v.from === `web/src/${PROBE}.ts`).map((v) => v.to)).toEqual(expect.arrayContaining(["fs", "src/db/client.ts"]));
+      expect(broken(`src/api/${PROBE}w.ts`)).toContain("nothing-imports-web");
     });
 
     it("core imports nothing else from src/", () => {

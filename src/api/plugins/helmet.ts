@@ -4,8 +4,10 @@
  *
  * The policy is helmet's default, which the Swagger UI at /docs works under (its scripts and styles are files of
  * its own origin; it sets inline style attributes, which `style-src 'unsafe-inline'` allows; its logo is a data:
- * image), less `upgrade-insecure-requests`: the API is often served over plain HTTP (behind a proxy, or on a LAN
- * address), where that directive would send the page's own requests to an https:// that does not answer.
+ * image), and which the dashboard at `/` is built for (its own script and style files, no inline script, artifacts
+ * shown as data: images), less `upgrade-insecure-requests`: the API is often served over plain HTTP (behind a
+ * proxy, or on a LAN address), where that directive would send the page's own requests to an https:// that does
+ * not answer.
  */
 import helmet from "@fastify/helmet";
 import type { FastifyInstance } from "fastify";

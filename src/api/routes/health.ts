@@ -10,11 +10,11 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, redis } = app.services;
   const tags = ["health"];
 
-  app.get("/healthz", { schema: { tags, response: { 200: z.object({ status: z.literal("ok") }) } } }, async () => ({ status: "ok" as const }));
+  app.get("/healthz", { schema: { tags, summary: "Liveness: the process answers (no key needed)", response: { 200: z.object({ status: z.literal("ok") }) } } }, async () => ({ status: "ok" as const }));
 
   app.get(
     "/readyz",
-    { schema: { tags, response: { 200: z.object({ status: z.string(), postgres: z.string(), redis: z.string() }), 503: z.object({ status: z.string(), postgres: z.string(), redis: z.string() }) } } },
+    { schema: { tags, summary: "Readiness: PostgreSQL and Redis answer (503 naming the one that does not; no key needed)", response: { 200: z.object({ status: z.string(), postgres: z.string(), redis: z.string() }), 503: z.object({ status: z.string(), postgres: z.string(), redis: z.string() }) } } },
     async (_request, reply) => {
       // Each answers within 2 s: a service that does not is named unreachable, not waited for.
       const within = <T>(p: Promise<T>) => {

@@ -1,15 +1,16 @@
 /** /v1/trials: one trial with its learning curve, and its artifacts (images, samples). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { getSearch } from "../../db/searches.js";
 import { artifactNames, getArtifact, getTrialWithCurve } from "../../db/trials.js";
 import { errorBodySchema, notFound } from "../errors.js";
 import { identifier, trialDetailSchema, uuidParam } from "../schemas.js";
-import { trialView } from "../views.js";
+import { trialPlanOf, trialView } from "../views.js";
 
 const tags = ["trials"];
 
 export const trialRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { db } = app.services;
+  const { db, spaces } = app.services;
 
   app.get(
     "/v1/trials/:id",
@@ -17,9 +18,11 @@ export const trialRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const trial = await getTrialWithCurve(db, request.principal, request.params.id);
       if (!trial) throw notFound("trial", request.params.id);
-      const names = await artifactNames(db, request.principal, trial.id);
+      const [names, search] = await Promise.all([artifactNames(db, request.principal, trial.id), getSearch(db, request.principal, trial.searchId)]);
+      // Its step: the last point of its curve in its current attempt (the curve is here already).
+      const step = trial.curve.filter((p) => p.attempt === trial.attempts).at(-1)?.step ?? null;
       return {
-        ...trialView(trial),
+        ...trialView(trial, { step, plan: search ? trialPlanOf(search, spaces) : undefined }),
         curve: trial.curve.map((p) => ({ attempt: p.attempt, step: p.step, values: p.values as Record<string, number> })),
         artifacts: names.map((name) => ({ name, url: `/v1/trials/${trial.id}/artifacts/${encodeURIComponent(name)}` })),
       };

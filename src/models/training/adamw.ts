@@ -4,11 +4,15 @@
  * The learning rate is given per step (schedules live outside). By default, as in nanoGPT, only parameters with
  * two or more dimensions (matrices, embeddings) are decayed, not biases and norm gains.
  *
- * Two implementations of the same update: with tensor ops (for GPU backends), or on the host in plain loops over
+ * Three implementations of the same update: with tensor ops (for GPU backends), on the host in plain loops over
  * Float32Arrays (`host`, the default on the wasm and cpu backends, where the ~12 small kernels per parameter cost
- * more in dispatch than the arithmetic: one download of the gradient and one upload of the new weights instead).
+ * more in dispatch than the arithmetic: one download of the gradient and one upload of the new weights instead),
+ * and, where the fused native kernels are in use (src/models/native-kernels.ts), one native call for every
+ * parameter reading gradients and weights in place on the wasm heap (`native`: no download, no upload; the same
+ * arithmetic as the host loops, in double precision, on the same state).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedKernels, heapOf, heapOffset, type WasmBackend } from "../native-kernels.js";
 
 export interface AdamWOptions {
   beta1?: number; // default 0.9
@@ -19,10 +23,17 @@ export interface AdamWOptions {
   decay?: (v: tf.Variable) => boolean;
   /** Update on the host (JS loops) instead of with tensor ops; default: true on the wasm and cpu backends. */
   host?: boolean;
+  /** On the host, with the fused native kernels when they are in use (default true; false: JS loops). */
+  native?: boolean;
 }
 
 export class AdamW {
   readonly host: boolean;
+  /** Host updates run as one native call (`stepFused`); the state is the same as the JS loops'. */
+  readonly native: boolean;
+  /** Every parameter's m and v one after the other (host mode; this.m[i], this.v[i] are views into them). */
+  private readonly mAll?: Float32Array;
+  private readonly vAll?: Float32Array;
   private readonly m: Array<tf.Variable | Float32Array>;
   private readonly v: Array<tf.Variable | Float32Array>;
   private readonly decayed: boolean[];
@@ -40,9 +51,16 @@ export class AdamW {
     this.host = opts.host ?? ["wasm", "cpu"].includes(tf.getBackend());
     const decay = opts.decay ?? ((v) => v.rank >= 2);
     this.decayed = variables.map(decay);
+    this.native = this.host && opts.native !== false && fusedKernels() !== null;
     if (this.host) {
-      this.m = variables.map((v) => new Float32Array(v.size));
-      this.v = variables.map((v) => new Float32Array(v.size));
+      const total = variables.reduce((n, v) => n + v.size, 0);
+      const [mAll, vAll] = [new Float32Array(total), new Float32Array(total)];
+      let start = 0;
+      const views = variables.map((v) => [start, (start += v.size)] as const);
+      this.m = views.map(([a, b]) => mAll.subarray(a, b));
+      this.v = views.map(([a, b]) => vAll.subarray(a, b));
+      this.mAll = mAll;
+      this.vAll = vAll;
     } else {
       // Inside tidy so the zero tensors are freed; tidy never disposes variables.
       this.m = tf.tidy(() => variables.map((v) => tf.variable(tf.zerosLike(v), false)));
@@ -102,6 +120,36 @@ export class AdamW {
       p.assign(next);
       next.dispose();
     });
+  }
+
+  /**
+   * The update with the fused native kernels: the gradients' global norm and then, scaled down to `clipNorm` when
+   * above it (0: no clipping), the AdamW step of every parameter, in two native calls on the wasm heap. Returns the
+   * norm before clipping. The same arithmetic as trainStep's host path with `stepHost` (norm in double precision).
+   */
+  stepFused(grads: readonly tf.Tensor[], lr: number, clipNorm: number): number {
+    const kernels = fusedKernels();
+    if (!this.native || !kernels) throw new Error("stepFused needs an optimizer created while the fused kernels are in use");
+    const backend = tf.backend() as unknown as WasmBackend;
+    const outs = this.variables.map((p) => backend.makeOutput(p.shape, "float32"));
+    const table = new Float64Array(5 * this.variables.length);
+    this.variables.forEach((p, i) => {
+      table.set([heapOffset(backend, p), heapOffset(backend, grads[i]!), heapOffset(backend, outs[i]!), p.size, this.decayed[i] ? this.weightDecay : 0], 5 * i);
+    });
+    const heap = heapOf(backend);
+    const norm = Math.sqrt(kernels.sumSquares(heap, table));
+    const scale = clipNorm > 0 && Number.isFinite(norm) && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1;
+    this.t += 1;
+    const bc1 = 1 - Math.pow(this.beta1, this.t);
+    const bc2 = 1 - Math.pow(this.beta2, this.t);
+    kernels.adamw(heap, table, this.mAll!, this.vAll!, lr, this.beta1, this.beta2, this.epsilon, bc1, bc2, scale);
+    // New tensors for the new weights (never written in place: XNNPACK caches packed weights per tensor).
+    this.variables.forEach((p, i) => {
+      const next = tf.engine().makeTensorFromTensorInfo(outs[i]!);
+      p.assign(next);
+      next.dispose();
+    });
+    return norm;
   }
 
   get stepCount(): number {

@@ -19,8 +19,15 @@ export interface CurvePoint {
 export interface TrainLoopOptions {
   /** Trainable variables, in the order the optimizer keeps its state. */
   variables: tf.Variable[];
-  /** Loss of training step `step` (0-based), built inside the gradient scope: create its tensors here. */
-  loss(step: number): tf.Scalar;
+  /**
+   * Loss of training step `step` (0-based), built inside the gradient scope: create its tensors here. With
+   * `microBatches` > 1, called once per micro-batch (`microBatch` 0, 1, …) for the mean loss of that part of the
+   * step's batch; the update uses the mean of their gradients, the full batch's gradient when the parts weigh the
+   * same (the same number of counted tokens).
+   */
+  loss(step: number, microBatch: number): tf.Scalar;
+  /** Gradient accumulation: micro-batches per step (default 1); activation memory of one part at a time. */
+  microBatches?: number;
   /** Steps to run. */
   steps: number;
   /** Optional wall-clock budget in seconds for training steps (evaluation excluded); the loop stops when spent. */
@@ -110,7 +117,7 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
       }
       const lr = opts.learningRate(step);
       const started = performance.now();
-      const { loss, gradNorm } = trainStep(opts.variables, () => opts.loss(step), optimizer, lr, clipNorm);
+      const { loss, gradNorm } = trainStep(opts.variables, (micro) => opts.loss(step, micro), optimizer, lr, clipNorm, opts.microBatches ?? 1);
       const seconds = (performance.now() - started) / 1000;
       trainSeconds += seconds;
       opts.onStep?.(step, seconds);
@@ -144,9 +151,12 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
   return { steps: step, reason, trainSeconds, lastEval, lastTrainLoss, curve, liveTensors: { afterFirstStep: baseline, atEnd } };
 }
 
-/** One optimisation step; returns the loss and the gradient norm before clipping. Disposes all it creates. */
-export function trainStep(variables: tf.Variable[], loss: () => tf.Scalar, optimizer: AdamW, lr: number, clipNorm: number): { loss: number; gradNorm: number } {
-  const { value, grads } = tf.variableGrads(loss, variables);
+/**
+ * One optimisation step; returns the loss and the gradient norm before clipping. Disposes all it creates. With
+ * `microBatches` > 1, `loss(i)` is the loss of micro-batch i and the step uses the mean loss and mean gradient.
+ */
+export function trainStep(variables: tf.Variable[], loss: (microBatch: number) => tf.Scalar, optimizer: AdamW, lr: number, clipNorm: number, microBatches = 1): { loss: number; gradNorm: number } {
+  const { value, grads } = microBatches > 1 ? accumulatedGrads(variables, loss, microBatches) : tf.variableGrads(() => loss(0), variables);
   try {
     const ordered = variables.map((v) => {
       const g = grads[v.name];
@@ -155,6 +165,8 @@ export function trainStep(variables: tf.Variable[], loss: () => tf.Scalar, optim
     });
     const lossValue = value.dataSync()[0]!;
     if (!Number.isFinite(lossValue)) return { loss: lossValue, gradNorm: NaN };
+    // Norm, clipping and update in two native calls on the wasm heap (the same arithmetic as the host path below).
+    if (optimizer.native) return { loss: lossValue, gradNorm: optimizer.stepFused(ordered, lr, clipNorm) };
     if (optimizer.host) {
       // One download per gradient serves the norm and the update.
       const arrays = ordered.map((g) => g.dataSync() as Float32Array);
@@ -177,4 +189,31 @@ export function trainStep(variables: tf.Variable[], loss: () => tf.Scalar, optim
     value.dispose();
     tf.dispose(grads);
   }
+}
+
+/**
+ * Gradient accumulation ("How to train really large models on many GPUs"): the gradients of `count` micro-batch
+ * losses, one after the other (only one micro-batch's activations live at a time), averaged; and the mean loss.
+ */
+function accumulatedGrads(variables: tf.Variable[], loss: (microBatch: number) => tf.Scalar, count: number): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  let sum: tf.NamedTensorMap = {};
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const { value, grads } = tf.variableGrads(() => loss(i), variables);
+    total += value.dataSync()[0]!;
+    value.dispose();
+    if (i === 0) sum = grads;
+    else
+      for (const name of Object.keys(grads)) {
+        const next = tf.add(sum[name]!, grads[name]!);
+        tf.dispose([sum[name]!, grads[name]!]);
+        sum[name] = next;
+      }
+  }
+  const grads: tf.NamedTensorMap = {};
+  for (const name of Object.keys(sum)) {
+    grads[name] = tf.div(sum[name]!, count);
+    sum[name]!.dispose();
+  }
+  return { value: tf.scalar(total / count), grads };
 }

@@ -9,6 +9,8 @@
  * Shapes: B sequences, T positions, d = d_model, H heads, hd = d / H; N = B·H when heads are a batch axis.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedAttention } from "../fused-ops.js";
+import { fusedKernels } from "../native-kernels.js";
 import { chunkLength, type AttentionKind, type LayerSpec } from "./config.js";
 import { Linear, type ParamStore, type SequenceContext, type SequenceOp } from "./nn.js";
 
@@ -166,6 +168,16 @@ class HeadProjections {
     return [applyRotary(q, tables), applyRotary(k, tables), v];
   }
 
+  /** x: [B·T, d] → x·W_q, x·W_k, x·W_v, each [B·T, d] (heads side by side, not split). */
+  project(x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+    return [this.q.apply(x), this.k.apply(x), this.v.apply(x)];
+  }
+
+  /** y: [B·T, d] (heads side by side) → the output projection. */
+  output(y: tf.Tensor2D): tf.Tensor2D {
+    return this.out.apply(y);
+  }
+
   /** y: [B·H, T, hd] → [B·T, d] through the output projection. */
   merge(y: tf.Tensor3D, ctx: SequenceContext): tf.Tensor2D {
     const { batch: B, seqLen: T } = ctx;
@@ -201,11 +213,17 @@ export class SoftmaxAttention implements SequenceOp {
   apply(x: tf.Tensor2D, ctx: SequenceContext): tf.Tensor2D {
     const { batch: B, seqLen: T } = ctx;
     const { nHeads: H, hd } = this.heads;
+    if (fusedKernels() && ctx.positions !== "rotary") {
+      // The native route: the same quantity in one call per direction, heads read in place (fused-ops.ts).
+      const [q, k, v] = this.heads.project(x); // [B·T, d] each
+      const bias = ctx.positions === "alibi" ? this.alibiMask(H, T, ctx) : ctx.constants.get(maskKey(this.layer, T), () => maskBias(this.layer, T));
+      return this.heads.output(fusedAttention(q, k, v, bias, { batch: B, heads: H, scale: 1 / Math.sqrt(hd) }));
+    }
     const [q, k, v] = this.heads.split(x, ctx); // [B·H, T, hd]
     const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)); // [B·H, T, T]
     let biased: tf.Tensor;
     if (ctx.positions === "alibi") {
-      const bias = ctx.constants.get(`alibi+${maskKey(this.layer, T)}:${H}`, () => tf.add(alibiBias(H, T), maskBias(this.layer, T))); // [H, T, T]
+      const bias = this.alibiMask(H, T, ctx); // [H, T, T]
       biased = tf.reshape(tf.add(tf.reshape(scores, [B, H, T, T]), bias), [B * H, T, T]);
     } else {
       biased = tf.add(scores, ctx.constants.get(maskKey(this.layer, T), () => maskBias(this.layer, T))); // [B·H, T, T]
@@ -213,6 +231,11 @@ export class SoftmaxAttention implements SequenceOp {
     const weights = tf.softmax(biased); // [B·H, T, T]
     const y = tf.matMul(weights, v) as tf.Tensor3D; // [B·H, T, hd]
     return this.heads.merge(y, ctx);
+  }
+
+  /** The ALiBi bias plus the layer's mask, [H, T, T], from the model's constant cache. */
+  private alibiMask(H: number, T: number, ctx: SequenceContext): tf.Tensor3D {
+    return ctx.constants.get(`alibi+${maskKey(this.layer, T)}:${H}`, () => tf.add(alibiBias(H, T), maskBias(this.layer, T)) as tf.Tensor3D);
   }
 }
 

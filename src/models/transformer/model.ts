@@ -1,8 +1,9 @@
 /**
  * A decoder-only, causal Transformer language model built from the architecture JSON alone (GPT-2 layout, as in
  * nanoGPT's model.py): token embedding (+ learned or sinusoidal positions), n_layers blocks, a final norm for
- * pre-norm models, and an output head tied to the token embedding (Press & Wolf 2017). Read top-down: norms,
- * activations, feed-forward, the block, the model and its loss, sampling. Attention is in attention.ts, the
+ * pre-norm models, and an output head tied to the token embedding (Press & Wolf 2017). Read top-down: norms, the
+ * block, the model and its loss, sampling. Attention is in attention.ts, the dense feed-forward block and its
+ * activations in feed-forward.ts, the mixture of experts in moe.ts, recomputation in recompute.ts, the
  * architecture object and its analytic counts in config.ts, parameters and the op interface in nn.ts.
  *
  * Tokens are embedded as one-hot · W_emb (a matMul), not `gather`: tfjs-wasm has no UnsortedSegmentSum, so
@@ -12,9 +13,16 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../../core/rng.js";
+import { fusedLayerNorm, fusedRmsNorm } from "../fused-ops.js";
+import { fusedKernels } from "../native-kernels.js";
 import { LinearAttention, SoftmaxAttention } from "./attention.js";
-import { isGated, parseArchitecture, type Activation, type ModelDims, type NormKind, type TransformerArchitecture } from "./config.js";
-import { ConstantCache, Linear, ParamStore, type SequenceContext, type SequenceOp } from "./nn.js";
+import { isMixtureOfExperts, parseArchitecture, type LayerSpec, type ModelDims, type NormKind, type TransformerArchitecture } from "./config.js";
+import { FeedForward } from "./feed-forward.js";
+import { MixtureOfExperts } from "./moe.js";
+import { ConstantCache, ParamStore, type SequenceContext, type SequenceOp } from "./nn.js";
+import { recomputed } from "./recompute.js";
+
+export { FeedForward, gelu } from "./feed-forward.js";
 
 /** tf.customGrad's parameter type (its inputs are typed as Tensor | GradSaveFunc, which no real function matches). */
 type CustomGradient = Parameters<typeof tf.customGrad>[0];
@@ -42,6 +50,8 @@ class LayerNorm implements Norm {
     this.beta = params.add(`${name}.beta`, [d], { kind: "zeros" });
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    // On the native route one fused call per direction (fused-ops.ts), the same quantity.
+    if (fusedKernels() && x.dtype === "float32") return fusedLayerNorm(x, this.gamma, this.beta);
     return layerNorm(x, this.gamma, this.beta);
   }
 }
@@ -77,6 +87,7 @@ class RMSNorm implements Norm {
   }
   /** x: [N, d] → [N, d] */
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (fusedKernels() && x.dtype === "float32") return fusedRmsNorm(x, this.gamma);
     const ms = tf.mean(tf.square(x), -1, true); // [N, 1]
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, EPS))), this.gamma);
   }
@@ -88,88 +99,19 @@ export function makeNorm(kind: NormKind, params: ParamStore, name: string, d: nu
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Activations
-
-/**
- * Feed-forward activations. Written with sigmoid, which is ~23× cheaper than tanh per element on tfjs-wasm:
- *   - GELU, tanh form (Hendrycks & Gimpel 2016): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) = x·σ(1.5958(x + 0.044715x³))
- *     since 1 + tanh(z) = 2σ(2z) and 2√(2/π) = 1.59577.
- *   - Swish / SiLU (Ramachandran et al. 2017): x·σ(x)
- *   - squared ReLU (So et al. 2021, Primer): relu(x)²
- *   - GEGLU, SwiGLU (Shazeer 2020, "GLU Variants Improve Transformer"): act(xW) ⊙ xV, handled in FeedForward.
- */
-const GELU_C = 2 * Math.sqrt(2 / Math.PI);
-
-/** GELU with a hand-written gradient (fewer kernel launches than autodiff through the polynomial and sigmoid). */
-export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  const x2 = tf.square(x);
-  const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, GELU_C * 0.044715), GELU_C))); // σ(u), u = c·(x + 0.044715x³)
-  save([x, x2, s]);
-  return {
-    value: tf.mul(x, s),
-    // d/dx x·σ(u) = σ(u) + x·σ(u)(1 − σ(u))·u′,  u′ = c·(1 + 3·0.044715x²)
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, x2s, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const du = tf.add(tf.mul(x2s, GELU_C * 3 * 0.044715), GELU_C);
-      const ds = tf.mul(tf.mul(ss, tf.sub(1, ss)), tf.mul(xs, du));
-      return tf.mul(dy, tf.add(ss, ds));
-    },
-  };
-}) as unknown as CustomGradient) as (x: tf.Tensor2D) => tf.Tensor2D;
-
-function swish(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.mul(x, tf.sigmoid(x));
-}
-
-function squaredRelu(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.square(tf.relu(x));
-}
-
-/** The elementwise nonlinearity of an activation (for GLU variants: the one applied to the gate branch). */
-function nonlinearity(activation: Activation): (x: tf.Tensor2D) => tf.Tensor2D {
-  switch (activation) {
-    case "relu":
-      return (x) => tf.relu(x);
-    case "gelu":
-    case "geglu":
-      return gelu;
-    case "swish":
-    case "swiglu":
-      return swish;
-    case "squared_relu":
-      return squaredRelu;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Feed-forward
 
-/**
- * Position-wise feed-forward block (Vaswani et al. 2017, §3.3), a SequenceOp.
- *   plain: act(x·W₁ + b₁)·W₂ + b₂                     W₁ [d, h], W₂ [h, d], h = ff_mult·d
- *   GLU:   (act(x·W + b) ⊙ (x·V + c))·W₂ + b₂          (Shazeer 2020), W and V [d, h] each
- * The output projection is initialised with std 0.02/√(2·n_layers) as in GPT-2 (residual scaling).
- */
-export class FeedForward implements SequenceOp {
-  readonly kind: string;
-  private readonly up: Linear;
-  private readonly gate?: Linear;
-  private readonly down: Linear;
-  private readonly act: (x: tf.Tensor2D) => tf.Tensor2D;
-
-  constructor(params: ParamStore, name: string, opts: { d: number; hidden: number; activation: Activation; nLayers: number }) {
-    this.kind = `ffn:${opts.activation}`;
-    this.act = nonlinearity(opts.activation);
-    if (isGated(opts.activation)) this.gate = new Linear(params, `${name}.gate`, opts.d, opts.hidden);
-    this.up = new Linear(params, `${name}.up`, opts.d, opts.hidden);
-    this.down = new Linear(params, `${name}.down`, opts.hidden, opts.d, 0.02 / Math.sqrt(2 * opts.nLayers));
-  }
-
-  /** x: [B·T, d] → [B·T, d] */
-  apply(x: tf.Tensor2D, _ctx: SequenceContext): tf.Tensor2D {
-    const h = this.gate ? tf.mul(this.act(this.gate.apply(x)), this.up.apply(x)) : this.act(this.up.apply(x)); // [B·T, h]
-    return this.down.apply(h as tf.Tensor2D); // [B·T, d]
-  }
+/** The feed-forward op of a layer: the dense block, or a mixture of experts of it (moe.ts). */
+function makeFeedForward(params: ParamStore, name: string, arch: TransformerArchitecture, layer: LayerSpec): SequenceOp {
+  const dense = { d: arch.d_model, hidden: arch.ff_mult * arch.d_model, activation: layer.activation, nLayers: arch.n_layers };
+  if (!isMixtureOfExperts(arch)) return new FeedForward(params, name, dense);
+  return new MixtureOfExperts(params, name, {
+    ...dense,
+    routing: arch.feed_forward === "moe-token-choice" ? "token-choice" : "expert-choice",
+    experts: arch.experts!,
+    topK: arch.top_k ?? 1,
+    capacityFactor: arch.capacity_factor!,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -226,7 +168,14 @@ export interface ForwardOptions {
   training?: boolean;
   /** Training step, part of the dropout seeds so each step draws new masks. */
   step?: number;
+  /** Keep only each block's input and recompute the block in the backward pass (recompute.ts). Default false. */
+  recompute?: boolean;
+  /** Collects the ops' auxiliary losses (mixture-of-experts load balancing); without it none are computed. */
+  auxLosses?: tf.Scalar[];
 }
+
+/** Weight of the load-balancing loss of mixture-of-experts layers in the training loss (Switch Transformer's α). */
+export const DEFAULT_MOE_AUX_WEIGHT = 0.01;
 
 /** What surrounds the blocks of a Transformer LM; TransformerLM and the DARTS supernet differ only in their blocks. */
 export interface LanguageModelParts {
@@ -235,6 +184,8 @@ export interface LanguageModelParts {
   embedding: tf.Variable; // [V, d]
   positionTable?: tf.Variable; // [T_max, d], learned positions only
   blocks: readonly { apply(x: tf.Tensor2D, ctx: SequenceContext): tf.Tensor2D }[];
+  /** Trainable variables of each block, needed by `recompute` (the recomputed op must name its inputs). */
+  blockVariables?: readonly (readonly tf.Variable[])[];
   finalNorm?: Norm;
   constants: ConstantCache;
   seed: number;
@@ -250,15 +201,18 @@ export function languageModelForward(m: LanguageModelParts, tokens: tf.Tensor2D,
   const d = m.arch.d_model;
   const training = opts.training === true && m.arch.dropout > 0;
   const step = opts.step ?? 0;
-  let layerIndex = -1;
-  const ctx: SequenceContext = {
+  // One context per layer (-1: the embedding), so that a block recomputed in the backward pass draws the same masks.
+  const contextOf = (layerIndex: number, extra: Partial<SequenceContext> = {}): SequenceContext => ({
     batch: B,
     seqLen: T,
     training,
     positions: m.arch.positions,
     constants: m.constants,
     dropout: (x, site) => (training ? (tf.dropout(x, m.arch.dropout, undefined, dropoutSeed(m.seed, step, layerIndex, site)) as tf.Tensor2D) : x),
-  };
+    ...(opts.auxLosses ? { addLoss: (loss: tf.Scalar) => void opts.auxLosses!.push(loss) } : {}),
+    ...extra,
+  });
+  const ctx = contextOf(-1);
   const oneHot = oneHotFloat(tokens, m.dims.vocabSize); // [B·T, V]
   let x = tf.matMul(oneHot, m.embedding as tf.Tensor2D) as tf.Tensor2D; // [B·T, d]
   if (m.arch.positions === "learned" || m.arch.positions === "sinusoidal") {
@@ -270,8 +224,20 @@ export function languageModelForward(m: LanguageModelParts, tokens: tf.Tensor2D,
   }
   x = ctx.dropout(x, "embedding");
   for (const [i, block] of m.blocks.entries()) {
-    layerIndex = i;
-    x = block.apply(x, ctx); // [B·T, d]
+    if (!opts.recompute) {
+      x = block.apply(x, contextOf(i)); // [B·T, d]
+      continue;
+    }
+    if (!m.blockVariables) throw new Error("recompute needs the blocks' variables");
+    // The block's auxiliary losses are summed into one output of the recomputed op, so that they stay differentiable.
+    const run = (input: tf.Tensor2D, recomputing: boolean) => {
+      const aux: tf.Scalar[] = [];
+      const y = block.apply(input, contextOf(i, { recomputing, ...(opts.auxLosses ? { addLoss: (loss: tf.Scalar) => void aux.push(loss) } : {}) }));
+      return { y, aux: aux.length > 0 ? (tf.addN(aux) as tf.Scalar) : undefined };
+    };
+    const out = recomputed(run, x, m.blockVariables[i]!, opts.auxLosses !== undefined);
+    if (out.aux) opts.auxLosses!.push(out.aux);
+    x = out.y; // [B·T, d]
   }
   if (m.finalNorm) x = m.finalNorm.apply(x);
   return tf.matMul(x, m.embedding as tf.Tensor2D, false, true) as tf.Tensor2D; // [B·T, V], head tied to the embedding
@@ -282,6 +248,10 @@ export class TransformerLM {
   readonly dims: ModelDims;
   readonly params: ParamStore;
   readonly blocks: TransformerBlock[] = [];
+  /** Trainable variables of each block (names `layers.<i>.…`), for recomputation. */
+  readonly blockVariables: tf.Variable[][] = [];
+  /** The mixture-of-experts feed-forward ops, in layer order (empty for a dense model). */
+  readonly mixtures: MixtureOfExperts[] = [];
   private readonly embedding: tf.Variable; // [V, d]
   private readonly positionTable?: tf.Variable; // [T_max, d], learned positions only
   private readonly finalNorm?: Norm;
@@ -305,21 +275,45 @@ export class TransformerLM {
       const attention: SequenceOp =
         layer.attention === "linear" ? new LinearAttention(this.params, `${name}.attn`, layer, opts) : new SoftmaxAttention(this.params, `${name}.attn`, layer, opts);
       const norm2 = makeNorm(arch.norm, this.params, `${name}.norm2`, d);
-      const ffn = new FeedForward(this.params, `${name}.ffn`, { d, hidden: arch.ff_mult * d, activation: layer.activation, nLayers: arch.n_layers });
+      const ffn = makeFeedForward(this.params, `${name}.ffn`, arch, layer);
       this.blocks.push(new TransformerBlock(attention, ffn, norm1, norm2, arch.norm));
+      this.blockVariables.push(this.params.entries().filter(([n]) => n.startsWith(`${name}.`)).map(([, v]) => v));
+      if (ffn instanceof MixtureOfExperts) this.mixtures.push(ffn);
     });
     if (arch.norm !== "post_ln") this.finalNorm = makeNorm(arch.norm, this.params, "final_norm", d);
   }
 
   /** tokens: [B, T] int32 (T ≤ contextLength) → logits [B·T, V]. Call inside tf.tidy (or a gradient function). */
   forward(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
-    const { arch, dims, embedding, positionTable, blocks, finalNorm, constants, seed } = this;
-    return languageModelForward({ arch, dims, embedding, positionTable, blocks, finalNorm, constants, seed }, tokens, opts);
+    const { arch, dims, embedding, positionTable, blocks, blockVariables, finalNorm, constants, seed } = this;
+    return languageModelForward({ arch, dims, embedding, positionTable, blocks, blockVariables, finalNorm, constants, seed }, tokens, opts);
   }
 
-  /** Mean cross-entropy in nats of next-token targets [B, T] (weights [B, T] select positions; default all). */
-  loss(tokens: tf.Tensor2D, targets: tf.Tensor2D, opts: ForwardOptions & { weights?: tf.Tensor2D } = {}): tf.Scalar {
-    return crossEntropy(this.forward(tokens, opts), targets, this.dims.vocabSize, opts.weights);
+  /**
+   * Mean cross-entropy in nats of next-token targets [B, T] (weights [B, T] select positions; default all). In
+   * training mode, plus `auxWeight` (default DEFAULT_MOE_AUX_WEIGHT) times the mixture-of-experts layers'
+   * load-balancing losses, summed over layers (token choice only; expert choice has none).
+   */
+  loss(tokens: tf.Tensor2D, targets: tf.Tensor2D, opts: ForwardOptions & { weights?: tf.Tensor2D; auxWeight?: number } = {}): tf.Scalar {
+    const auxWeight = opts.auxWeight ?? DEFAULT_MOE_AUX_WEIGHT;
+    const auxLosses: tf.Scalar[] | undefined = opts.training && auxWeight > 0 && this.mixtures.length > 0 ? [] : undefined;
+    const ce = crossEntropy(this.forward(tokens, { ...opts, auxLosses }), targets, this.dims.vocabSize, opts.weights);
+    return auxLosses && auxLosses.length > 0 ? (tf.add(ce, tf.mul(tf.addN(auxLosses), auxWeight)) as tf.Scalar) : ce;
+  }
+
+  /**
+   * How the mixture-of-experts layers routed the tokens of the forward passes since `resetRouting()` (undefined
+   * for a dense model). `expertLoad[l][e]`: expert e's share of layer l's token–expert pairs (sums to 1 per layer).
+   */
+  routing(): { expertLoad: number[][]; droppedFraction: number } | undefined {
+    if (this.mixtures.length === 0) return undefined;
+    const tokens = this.mixtures.reduce((s, m) => s + m.stats.tokens, 0);
+    const dropped = this.mixtures.reduce((s, m) => s + m.stats.dropped, 0);
+    return { expertLoad: this.mixtures.map((m) => m.stats.load()), droppedFraction: tokens > 0 ? dropped / tokens : 0 };
+  }
+
+  resetRouting(): void {
+    for (const m of this.mixtures) m.stats.reset();
   }
 
   trainableVariables(): tf.Variable[] {

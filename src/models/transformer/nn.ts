@@ -8,6 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../../core/rng.js";
+import { fusedLinear } from "../fused-ops.js";
+import { fusedKernels } from "../native-kernels.js";
 import type { PositionKind } from "./config.js";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -85,8 +87,9 @@ export class Linear {
     this.b = params.add(`${name}.b`, [outDim], { kind: "zeros" });
   }
 
-  /** x: [N, in] → [N, out] */
+  /** x: [N, in] → [N, out]; on the native route one fused call (fused-ops.ts), the same quantity. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (fusedKernels() && x.dtype === "float32") return fusedLinear(x, this.w as tf.Tensor2D, this.b as tf.Tensor1D);
     return tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b);
   }
 }
@@ -148,6 +151,13 @@ export interface SequenceContext {
   dropout(x: tf.Tensor2D, site: string): tf.Tensor2D;
   /** Constant tensors (masks, tables) shared by every layer and step, owned by the model. */
   constants: ConstantCache;
+  /**
+   * Receives an op's auxiliary loss (a mixture of experts' load-balancing loss), which the model adds, weighted, to
+   * its training loss. Absent when nobody differentiates the loss (evaluation): ops then skip computing it.
+   */
+  addLoss?(loss: tf.Scalar): void;
+  /** True while a block runs again in the backward pass (recomputation): ops count their statistics once. */
+  recomputing?: boolean;
 }
 
 /** The `none` candidate of a mixed operation: contributes nothing (a zero tensor of x's shape). */

@@ -1,0 +1,147 @@
+/**
+ * Fused native kernels for the tfjs wasm backend (native/blas/kernels.c), registered as wasm kernels beside the
+ * BLAS route of matrix products (wasm-kernels.ts, native-blas.ts).
+ *
+ * Why: with matrix products on OpenBLAS, the rest of a Transformer step on wasm was ~half its time, spent in
+ * dozens of small kernels per layer (each a pass over memory plus tfjs's dispatch and tape bookkeeping): bias
+ * adds and their gradient sums, the head split/merge transposes, scale, mask, softmax and their gradients, and a
+ * host-side AdamW that downloaded every gradient and uploaded every weight. Here one native call does each of:
+ *   - NasLinear / NasLinearGrad: x·W + b as one sgemm onto the broadcast bias; dx, dW and db in one call;
+ *   - NasAttention / NasAttentionGrad: softmax(scale·QKᵀ + bias)·V for every sequence and head, reading Q, K, V in
+ *     place in their [B·T, d] layout (leading dimensions instead of transposes), the probabilities kept for the
+ *     backward pass;
+ *   - NasNorm / NasNormGrad: LayerNorm and RMSNorm over the last axis, with the row statistics kept for backward;
+ *   - the AdamW update of every parameter, and the gradients' global norm (src/models/training/adamw.ts).
+ * The ops that use them (fused-ops.ts) keep their plain-tfjs form for every other route (cpu, wasm without the
+ * addon, GPU backends), and tests compare the two.
+ *
+ * Used only when the native BLAS is in use (the kernels call its sgemm); `useFusedKernels(null)` switches back to
+ * the plain ops (NATIVE_BLAS=off or NAS_NATIVE=off do so for the whole process).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { nativeDisabled, type FusedKernels } from "./native-blas.js";
+
+/** The parts of the wasm backend the kernels touch (it is not exported as a type by the package's node bundle). */
+export interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+  incRef(dataId: object): void;
+}
+
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: Record<string, unknown> };
+
+let kernels: FusedKernels | null = null;
+let registered = false;
+
+/** Routes the fused ops to these kernels (null: the plain tfjs ops). Takes effect from the next op. */
+export function useFusedKernels(k: FusedKernels | null): void {
+  // NAS_NATIVE=off rules the addon out entirely, whoever hands its kernels in.
+  const use = nativeDisabled() ? null : k;
+  if (use) registerFusedKernels();
+  kernels = use;
+}
+
+/** The fused kernels when they are in use and the wasm backend is active, else null. */
+export function fusedKernels(): FusedKernels | null {
+  return kernels && tf.getBackend() === "wasm" ? kernels : null;
+}
+
+/** Float offset of a tensor's data on the wasm heap. */
+export function heapOffset(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+}
+
+/** The heap after every allocation of a kernel (allocating may grow it, detaching an older ArrayBuffer). */
+export function heapOf(backend: WasmBackend): ArrayBuffer {
+  return backend.wasm.HEAPU8.buffer as ArrayBuffer;
+}
+
+function active(): FusedKernels {
+  if (!kernels) throw new Error("fused kernel run while the fused kernels are off");
+  return kernels;
+}
+
+function register(name: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]): void {
+  if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+function registerFusedKernels(): void {
+  if (registered) return;
+  registered = true;
+
+  // inputs x [m, k], w [k, n], b [n] (optional) → y [m, n]
+  register("NasLinear", ({ inputs, backend }) => {
+    const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
+    const [m, k] = x.shape as [number, number];
+    const n = w.shape[1]!;
+    const y = backend.makeOutput([m, n], "float32");
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    active().linearForward(heapOf(backend), off(x), off(w), b ? off(b) : -1, off(y), m, k, n);
+    return y;
+  });
+
+  // inputs dy [m, n], x [m, k], w [k, n]; attrs bias → [dx, dw, db] (db only with a bias)
+  register("NasLinearGrad", ({ inputs, backend, attrs }) => {
+    const { dy, x, w } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; w: tf.TensorInfo };
+    const [m, k] = x.shape as [number, number];
+    const n = w.shape[1]!;
+    const dx = backend.makeOutput([m, k], "float32");
+    const dw = backend.makeOutput([k, n], "float32");
+    const db = attrs.bias ? backend.makeOutput([n], "float32") : undefined;
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    active().linearBackward(heapOf(backend), off(dy), off(x), off(w), off(dx), off(dw), db ? off(db) : -1, m, k, n);
+    return db ? [dx, dw, db] : [dx, dw];
+  });
+
+  // inputs q, k, v [B·T, d], bias [1 or H, T, T]; attrs batch, heads, scale → [y [B·T, d], p [B, H, T, T]]
+  register("NasAttention", ({ inputs, backend, attrs }) => {
+    const { q, k, v, bias } = inputs as Record<"q" | "k" | "v" | "bias", tf.TensorInfo>;
+    const { batch, heads, scale } = attrs as { batch: number; heads: number; scale: number };
+    const [rows, d] = q.shape as [number, number];
+    const T = rows / batch;
+    const y = backend.makeOutput([rows, d], "float32");
+    const p = backend.makeOutput([batch, heads, T, T], "float32");
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    const biasHeads = bias.shape.length === 3 ? bias.shape[0]! : 1;
+    active().attentionForward(heapOf(backend), off(q), off(k), off(v), off(bias), biasHeads, off(y), off(p), batch, T, heads, d / heads, scale);
+    return [y, p];
+  });
+
+  // inputs x [N, d], gamma [d], beta [d] (LayerNorm only); attrs rms, eps → [y [N, d], stats [N, 2]]
+  register("NasNorm", ({ inputs, backend, attrs }) => {
+    const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta?: tf.TensorInfo };
+    const [rows, cols] = x.shape as [number, number];
+    const y = backend.makeOutput([rows, cols], "float32");
+    const stats = backend.makeOutput([rows, 2], "float32");
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    active().normForward(heapOf(backend), off(x), off(gamma), beta ? off(beta) : -1, off(y), off(stats), rows, cols, attrs.eps as number, attrs.rms ? 1 : 0);
+    return [y, stats];
+  });
+
+  // inputs dy, x [N, d], gamma [d], stats [N, 2]; attrs rms → [dx, dgamma, dbeta (LayerNorm only)]
+  register("NasNormGrad", ({ inputs, backend, attrs }) => {
+    const { dy, x, gamma, stats } = inputs as Record<"dy" | "x" | "gamma" | "stats", tf.TensorInfo>;
+    const [rows, cols] = x.shape as [number, number];
+    const dx = backend.makeOutput([rows, cols], "float32");
+    const dgamma = backend.makeOutput([cols], "float32");
+    const dbeta = attrs.rms ? undefined : backend.makeOutput([cols], "float32");
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    active().normBackward(heapOf(backend), off(dy), off(x), off(gamma), off(stats), off(dx), off(dgamma), dbeta ? off(dbeta) : -1, rows, cols, attrs.rms ? 1 : 0);
+    return dbeta ? [dx, dgamma, dbeta] : [dx, dgamma];
+  });
+
+  // inputs dy, q, k, v [B·T, d], p [B, H, T, T]; attrs batch, heads, scale → [dq, dk, dv]
+  register("NasAttentionGrad", ({ inputs, backend, attrs }) => {
+    const { dy, q, k, v, p } = inputs as Record<"dy" | "q" | "k" | "v" | "p", tf.TensorInfo>;
+    const { batch, heads, scale } = attrs as { batch: number; heads: number; scale: number };
+    const [rows, d] = q.shape as [number, number];
+    const outs = [0, 1, 2].map(() => backend.makeOutput([rows, d], "float32"));
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    const [dq, dk, dv] = outs.map(off) as [number, number, number];
+    active().attentionBackward(heapOf(backend), off(dy), off(q), off(k), off(v), off(p), dq, dk, dv, batch, rows / batch, heads, d / heads, scale);
+    return outs;
+  });
+}
