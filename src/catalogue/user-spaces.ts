@@ -159,7 +159,8 @@ export function checkUserSpace(input: unknown, builtins: ReadonlySet<string>): U
   if (!isObject(input)) return { ok: false, issues: [{ path: "(body)", message: "a search space is a JSON (or YAML) object" }] };
   for (const k of Object.keys(input)) {
     if (k === "version") issues.push({ path: "version", message: "the version of a user's space is the hash of its content, given by the service: leave it out" });
-    else if (!TOP_KEYS.includes(k)) issues.push({ path: k, message: `unknown field (a space has ${TOP_KEYS.join(", ")})` });
+    // An empty key is named by the whole body, as the API names every path that has no segments.
+    else if (!TOP_KEYS.includes(k)) issues.push({ path: k || "(body)", message: `unknown field ${JSON.stringify(k)} (a space has ${TOP_KEYS.join(", ")})` });
   }
   const nameKey = "name" in input ? "name" : "id";
   const name = input.name ?? input.id;

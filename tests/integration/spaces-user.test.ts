@@ -122,6 +122,7 @@ describe("posting a space", () => {
     ["architectures the family cannot build", { ...TINY_LM, decisions: TINY_LM.decisions.map((d) => (d.name === "n_heads" ? { ...d, values: [3] } : d)) }, "decisions", /cannot build .*d_model must be divisible by n_heads/],
     ["a repeat over a categorical", { ...TINY_LM, decisions: TINY_LM.decisions.map((d) => (d.name === "n_layers" ? { name: "n_layers", type: "categorical", values: [1] } : d)) }, "decisions[7].count", /earlier integer decision/],
     ["a version given", { ...TINY_LM, version: 2 }, "version", /hash of its content/],
+    ["an empty key (found by the fuzzer)", { ...TINY_LM, "": "" }, "(body)", /unknown field ""/],
     ["a built-in name", { ...TINY_LM, name: "transformer-lm" }, "name", /built-in space/],
     ["an unknown family", { ...TINY_LM, family: "mlp" }, "family", /transformer, flow, nasbench201/],
     ["an integer with min > max", { ...TINY_LM, decisions: TINY_LM.decisions.map((d) => (d.name === "n_layers" ? { ...d, min: 3, max: 1 } : d)) }, "decisions[0]", /max must be ≥ min/],
