@@ -12,7 +12,7 @@
  *
  *   npx tsx benchmarks/flows.ts [--steps 1500] [--trials 30] [--tasks 8gaussians,checkerboard,two-moons]
  *                               [--seed 1] [--lr L] [--batch 512] [--seconds S] [--pictures DIR] [--jobs N] [--json]
- *                               [--no-torch] [--torch-only] [--step-steps 200]
+ *                               [--no-torch] [--torch-only] [--step-steps 200] [--profile]
  *
  * `--lr` defaults to the evaluator's (1e-2 for the 2-D tasks). There is no time cap by default: a cap cuts the
  * large searched flows (up to 16 steps of width 256, depth 3: ~10× the reference's step time) short of the
@@ -26,7 +26,8 @@
  * First, where `/usr/bin/python3 -c "import torch"` works (and unless --no-torch), the reference's training step
  * time against PyTorch's (benchmarks/pytorch_realnvp.py, the same RealNVP at the same sizes on one thread):
  * --step-steps steps of a --batch batch of 8gaussians each, median ms per step in wall-clock and CPU time, and the
- * ratio (issue 17: tfjs at least as fast). `--torch-only` stops after it.
+ * ratio (issue 17: tfjs at least as fast). `--torch-only` stops after it; `--profile` adds the time per kernel of
+ * five such steps (tf.profile).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { spawn, spawnSync } from "node:child_process";
@@ -62,6 +63,7 @@ const { values: args } = parseArgs({
     "no-torch": { type: "boolean", default: false },
     "torch-only": { type: "boolean", default: false },
     "step-steps": { type: "string", default: "200" },
+    profile: { type: "boolean", default: false },
   },
 });
 
@@ -86,19 +88,43 @@ async function stepTimeAgainstTorch(): Promise<void> {
   const optimizer = new AdamW(flow.variables(), { weightDecay: 0 });
   const wall: number[] = [];
   const cpu: number[] = [];
-  for (let step = 0; step < n; step++) {
+  const batchOf = () => {
     const x = new Float32Array(2 * batch);
     for (let i = 0; i < batch; i++) {
       const r = Math.floor(rng.next() * rows);
       x[2 * i] = data[2 * r]!;
       x[2 * i + 1] = data[2 * r + 1]!;
     }
+    return x;
+  };
+  const step = (x: Float32Array) => trainStep(flow.variables(), () => tf.neg(tf.mean(flow.logProb(tf.tensor2d(x, [batch, 2])))) as tf.Scalar, optimizer, lr, 1);
+  for (let s = 0; s < n; s++) {
+    const x = batchOf();
     const w0 = performance.now();
     const c0 = process.cpuUsage();
-    trainStep(flow.variables(), () => tf.neg(tf.mean(flow.logProb(tf.tensor2d(x, [batch, 2])))) as tf.Scalar, optimizer, lr, 1);
+    step(x);
     const c = process.cpuUsage(c0);
     wall.push(performance.now() - w0);
     cpu.push((c.user + c.system) / 1000);
+  }
+  if (args.profile) {
+    const byKernel = new Map<string, { ms: number; calls: number }>();
+    const P = 5;
+    for (let s = 0; s < P; s++) {
+      const x = batchOf();
+      const info = await tf.profile(() => void step(x));
+      for (const k of info.kernels) {
+        if (k.name === "forward" || k.name === "unnamed scope") continue; // tf.customGrad wrappers: their inner kernels are counted
+        const ms = await k.kernelTimeMs;
+        const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+        e.ms += typeof ms === "number" ? ms : 0;
+        e.calls += 1;
+        byKernel.set(k.name, e);
+      }
+    }
+    const all = [...byKernel.values()].reduce((a, e) => ({ ms: a.ms + e.ms, calls: a.calls + e.calls }), { ms: 0, calls: 0 });
+    const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8).map(([name, e]) => `${name} ${(e.ms / P).toFixed(2)} ms × ${Math.round(e.calls / P)}`);
+    console.error(`  profile of one step: ${(all.ms / P).toFixed(2)} ms in ${Math.round(all.calls / P)} kernel calls (${top.join(", ")})`);
   }
   optimizer.dispose();
   flow.dispose();

@@ -25,6 +25,12 @@ export interface ScalingPoint {
   trialsPerHour: number;
   /** Trials each trainer completed (worker name → count). */
   perWorker: Record<string, number>;
+  /** Σ over trials of (finished − started) / (seconds × trainers): how much of the trainers' time went into trials. */
+  busyFraction: number;
+  /** The longest trial's seconds (what the last trainer to finish may run alone). */
+  longestTrial: number;
+  /** Mean seconds per trial. */
+  meanTrial: number;
 }
 
 async function measure(trainers: number, opts: { trials: number; steps: number }): Promise<ScalingPoint> {
@@ -57,7 +63,7 @@ async function measure(trainers: number, opts: { trials: number; steps: number }
       method: "POST",
       body: JSON.stringify({
         name: `bench-trainer-scaling-${trainers}`, space: "transformer-lm", strategy: { type: "random" },
-        evaluator: { type: "train", task: "charlm-moby-dick", budget: { steps: opts.steps }, batchSize: 8, contextLength: 32, evalSequences: 16, sampleLength: 0 },
+        evaluator: { type: "train", task: "charlm-moby-dick", budget: { steps: opts.steps }, sampleLength: 0 },
         objective: { metric: "val_bpc", direction: "minimize" },
         budget: { maxTrials: opts.trials, maxParallel: 2 * trainers }, seed: 17,
       }),
@@ -69,11 +75,16 @@ async function measure(trainers: number, opts: { trials: number; steps: number }
       status = String((await call(`/v1/searches/${created.id}`)).status);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const trials = ((await call(`/v1/searches/${created.id}/trials?limit=1000`)).items ?? []) as Array<{ status: string; worker?: string | null }>;
+    const trials = ((await call(`/v1/searches/${created.id}/trials?limit=1000`)).items ?? []) as Array<{ status: string; worker?: string | null; startedAt: string | null; finishedAt: string | null }>;
     const done = trials.filter((t) => t.status === "completed");
     const perWorker: Record<string, number> = {};
     for (const t of done) perWorker[t.worker ?? "?"] = (perWorker[t.worker ?? "?"] ?? 0) + 1;
-    return { trainers, trials: done.length, seconds, trialsPerHour: (3600 * done.length) / seconds, perWorker };
+    const durations = done.map((t) => (t.startedAt && t.finishedAt ? (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000 : 0));
+    const busy = durations.reduce((a, b) => a + b, 0);
+    return {
+      trainers, trials: done.length, seconds, trialsPerHour: (3600 * done.length) / seconds, perWorker,
+      busyFraction: busy / (seconds * trainers), longestTrial: Math.max(0, ...durations), meanTrial: durations.length ? busy / durations.length : 0,
+    };
   } finally {
     await stopWorkers(started);
     await dropDatabase(DATABASE_URL).catch(() => {});
@@ -88,12 +99,15 @@ export async function runTrainerScaling(list: string, opts: { json?: boolean; tr
   await ensureBackingServices(base.DATABASE_URL, base.REDIS_URL);
   const trials = opts.trials ?? 8;
   const steps = opts.steps ?? 60;
-  console.log(`trainer scaling: a transformer-lm random search of ${trials} trials × ${steps} steps (batch 8 × 32 tokens) per trainer count`);
+  console.log(`trainer scaling: a transformer-lm random search of ${trials} trials × ${steps} steps (the train evaluator's defaults: batch 12 × 64 tokens) per trainer count`);
   const points: ScalingPoint[] = [];
   for (const n of counts) {
     const p = await measure(n, { trials, steps });
     points.push(p);
-    console.log(`  ${n} trainer${n > 1 ? "s" : ""}: ${p.trials} trials in ${p.seconds.toFixed(1)} s = ${p.trialsPerHour.toFixed(0)} trials/hour (per trainer: ${JSON.stringify(p.perWorker)})`);
+    console.log(
+      `  ${n} trainer${n > 1 ? "s" : ""}: ${p.trials} trials in ${p.seconds.toFixed(1)} s = ${p.trialsPerHour.toFixed(0)} trials/hour (per trainer: ${JSON.stringify(p.perWorker)}; ` +
+        `trials ${p.meanTrial.toFixed(1)} s on average, longest ${p.longestTrial.toFixed(1)} s; trainers busy ${(100 * p.busyFraction).toFixed(0)} % of the time)`,
+    );
   }
   const one = points.find((p) => p.trainers === 1);
   for (const p of points) {

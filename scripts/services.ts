@@ -71,7 +71,9 @@ export interface Started {
 
 /** Starts workers/<name>.ts as its own Node process (what `npm run start:<name>` runs), keeping its output. */
 export function startWorker(name: Started["name"], env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "workers", `${name}.ts`)], {
+  // Trainers run with V8's garbage collector on their own thread, as `npm run start:trainer` does (workers/trainer.ts).
+  const v8Flags = name === "trainer" ? ["--single-threaded-gc"] : [];
+  const child = spawn(process.execPath, [...v8Flags, "--import", "tsx", path.join(ROOT, "workers", `${name}.ts`)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -26,6 +26,12 @@
  *   normForward(heap, x, gamma, beta, y, stats, rows, cols, eps, rms)
  *       LayerNorm (rms 0): y = (x − μ)·r·γ + β, r = 1/√(σ² + ε); RMSNorm (rms 1, beta < 0): y = x·r·γ, r = 1/√(mean x² + ε);
  *       stats[rows, 2] = (μ, r) per row (μ = 0 for RMSNorm), kept for the backward pass. Row moments in double.
+ *   activationForward(heap, op, x, y, size)      op 0 = GELU (tanh form) x·σ(c·(x + 0.044715x³)), c = 2√(2/π); 1 = swish x·σ(x)
+ *   activationBackward(heap, op, dy, x, dx, size)   dx = dy · act'(x)
+ *   crossEntropyForward(heap, logits, targets, nll, lse, rows, cols)
+ *       per row: lse = log Σ_v e^logit_v, nll = lse − logit[target] (targets int32; one outside [0, cols): nll = 0)
+ *   crossEntropyBackward(heap, dnll, logits, targets, lse, dlogits, rows, cols)
+ *       dlogits[r, v] = dnll[r] · (e^(logit − lse) − [v = target]) (0 for a target outside [0, cols))
  *   normBackward(heap, dy, x, gamma, stats, dx, dgamma, dbeta, rows, cols, rms)
  *       with x̂ = (x − μ)·r and g = dy·γ:  dx = r·(g − mean(g) − x̂·mean(g·x̂))  (RMSNorm: without the mean(g) term),
  *       dγ = Σ_rows dy·x̂, dβ = Σ_rows dy (dbeta < 0: skipped)
@@ -37,16 +43,7 @@
 #include <string.h>
 
 #include "nas_blas.h"
-
-/* Loops compiled for AVX-512 and AVX2 beside the baseline, chosen at load (GCC function multi-versioning). GCC 12
- * vectorises the elementwise, norm, softmax and AdamW loops so (the AdamW loop thanks to -fno-math-errno: sqrt no
- * longer sets errno); the double-precision sums stay scalar, as their order of addition is kept (checked with
- * objdump: ymm registers in the haswell clones). */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTORISED __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
-#else
-#define VECTORISED
-#endif
+#include "vector_math.h"
 
 #define CHECK(call)                                                          \
   do {                                                                       \
@@ -56,13 +53,8 @@
     }                                                                        \
   } while (0)
 
-typedef struct {
-  float *base;
-  int64_t floats;
-} Heap;
-
 /* Reads argv[0] as the heap and argv[1..count) as integers into v (doubles are truncated). */
-static int read_args(napi_env env, napi_callback_info info, size_t expected, const char *name, Heap *heap, int64_t *v,
+int nas_read_args(napi_env env, napi_callback_info info, size_t expected, const char *name, Heap *heap, int64_t *v,
                      napi_value *argv) {
   size_t argc = expected;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
@@ -90,7 +82,7 @@ static int read_args(napi_env env, napi_callback_info info, size_t expected, con
 }
 
 /* True when [offset, offset + count) lies inside the heap; throws otherwise (never write outside the heap). */
-static int inside(napi_env env, const Heap *h, int64_t offset, int64_t count) {
+int nas_inside(napi_env env, const Heap *h, int64_t offset, int64_t count) {
   if (offset < 0 || count < 0 || offset + count > h->floats) {
     napi_throw_range_error(env, NULL, "nas_kernels: operand outside the heap");
     return 0;
@@ -98,13 +90,13 @@ static int inside(napi_env env, const Heap *h, int64_t offset, int64_t count) {
   return 1;
 }
 
-static int need_blas(napi_env env) {
+int nas_need_blas(napi_env env) {
   if (nas_sgemm) return 1;
   napi_throw_error(env, NULL, "nas_kernels: no BLAS loaded (call load() first)");
   return 0;
 }
 
-static void gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+void nas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -116,7 +108,7 @@ static void gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, c
             b, (int)(ldb > 0 ? ldb : 1), beta, c, (int)ldc);
 }
 
-VECTORISED static void column_sums(const float *x, float *out, int64_t rows, int64_t cols) {
+VECTORISED void nas_column_sums(const float *x, float *out, int64_t rows, int64_t cols) {
   memset(out, 0, (size_t)cols * sizeof(float));
   for (int64_t r = 0; r < rows; r++) {
     const float *row = x + r * cols;
@@ -130,17 +122,17 @@ static napi_value linear_forward(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   Heap h;
   int64_t v[7]; /* x, w, b, y, m, k, n */
-  if (!read_args(env, info, 8, "nas_kernels.linearForward: expected 8 arguments", &h, v, argv) || !need_blas(env)) return NULL;
+  if (!nas_read_args(env, info, 8, "nas_kernels.linearForward: expected 8 arguments", &h, v, argv) || !nas_need_blas(env)) return NULL;
   const int64_t m = v[4], k = v[5], n = v[6];
   if (m < 0 || k < 0 || n < 0) return napi_throw_range_error(env, NULL, "nas_kernels: negative size"), NULL;
-  if (!inside(env, &h, v[0], m * k) || !inside(env, &h, v[1], k * n) || !inside(env, &h, v[3], m * n)) return NULL;
-  if (v[2] >= 0 && !inside(env, &h, v[2], n)) return NULL;
+  if (!nas_inside(env, &h, v[0], m * k) || !nas_inside(env, &h, v[1], k * n) || !nas_inside(env, &h, v[3], m * n)) return NULL;
+  if (v[2] >= 0 && !nas_inside(env, &h, v[2], n)) return NULL;
   float *y = h.base + v[3];
   if (v[2] >= 0) {
     const float *b = h.base + v[2];
     for (int64_t r = 0; r < m; r++) memcpy(y + r * n, b, (size_t)n * sizeof(float));
   }
-  gemm(0, 0, m, n, k, 1.0f, h.base + v[0], k, h.base + v[1], n, v[2] >= 0 ? 1.0f : 0.0f, y, n);
+  nas_gemm(0, 0, m, n, k, 1.0f, h.base + v[0], k, h.base + v[1], n, v[2] >= 0 ? 1.0f : 0.0f, y, n);
   return NULL;
 }
 
@@ -148,35 +140,31 @@ static napi_value linear_backward(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   Heap h;
   int64_t v[9]; /* dy, x, w, dx, dw, db, m, k, n */
-  if (!read_args(env, info, 10, "nas_kernels.linearBackward: expected 10 arguments", &h, v, argv) || !need_blas(env)) return NULL;
+  if (!nas_read_args(env, info, 10, "nas_kernels.linearBackward: expected 10 arguments", &h, v, argv) || !nas_need_blas(env)) return NULL;
   const int64_t m = v[6], k = v[7], n = v[8];
   if (m < 0 || k < 0 || n < 0) return napi_throw_range_error(env, NULL, "nas_kernels: negative size"), NULL;
-  if (!inside(env, &h, v[0], m * n) || !inside(env, &h, v[1], m * k) || !inside(env, &h, v[2], k * n)) return NULL;
-  if ((v[3] >= 0 && !inside(env, &h, v[3], m * k)) || (v[4] >= 0 && !inside(env, &h, v[4], k * n)) || (v[5] >= 0 && !inside(env, &h, v[5], n)))
+  if (!nas_inside(env, &h, v[0], m * n) || !nas_inside(env, &h, v[1], m * k) || !nas_inside(env, &h, v[2], k * n)) return NULL;
+  if ((v[3] >= 0 && !nas_inside(env, &h, v[3], m * k)) || (v[4] >= 0 && !nas_inside(env, &h, v[4], k * n)) || (v[5] >= 0 && !nas_inside(env, &h, v[5], n)))
     return NULL;
   const float *dy = h.base + v[0], *x = h.base + v[1], *w = h.base + v[2];
-  if (v[3] >= 0) gemm(0, 1, m, k, n, 1.0f, dy, n, w, n, 0.0f, h.base + v[3], k);
-  if (v[4] >= 0) gemm(1, 0, k, n, m, 1.0f, x, k, dy, n, 0.0f, h.base + v[4], n);
-  if (v[5] >= 0) column_sums(dy, h.base + v[5], m, n);
+  if (v[3] >= 0) nas_gemm(0, 1, m, k, n, 1.0f, dy, n, w, n, 0.0f, h.base + v[3], k);
+  if (v[4] >= 0) nas_gemm(1, 0, k, n, m, 1.0f, x, k, dy, n, 0.0f, h.base + v[4], n);
+  if (v[5] >= 0) nas_column_sums(dy, h.base + v[5], m, n);
   return NULL;
 }
 
 /* ---- attention ---- */
 
-/* One row of scores: s += bias, then softmax in place. exp of anything below −104 is 0 in float anyway. */
+/* One row of scores: s += bias, then softmax in place (vexp8: masked scores, −1e9, give exactly 0). */
 VECTORISED static void bias_softmax_row(float *s, const float *bias, int64_t n) {
   float mx = -INFINITY;
   for (int64_t j = 0; j < n; j++) {
     s[j] += bias[j];
     mx = s[j] > mx ? s[j] : mx;
   }
+  exp_row(s, mx, s, n);
   float sum = 0.0f;
-  for (int64_t j = 0; j < n; j++) {
-    const float z = s[j] - mx;
-    const float e = z < -104.0f ? 0.0f : expf(z);
-    s[j] = e;
-    sum += e;
-  }
+  for (int64_t j = 0; j < n; j++) sum += s[j];
   const float inv = 1.0f / sum;
   for (int64_t j = 0; j < n; j++) s[j] *= inv;
 }
@@ -185,14 +173,14 @@ static napi_value attention_forward(napi_env env, napi_callback_info info) {
   napi_value argv[13];
   Heap h;
   int64_t v[12]; /* q, k, v, bias, biasHeads, y, p, B, T, H, hd, (scale: read as a double below) */
-  if (!read_args(env, info, 13, "nas_kernels.attentionForward: expected 13 arguments", &h, v, argv) || !need_blas(env)) return NULL;
+  if (!nas_read_args(env, info, 13, "nas_kernels.attentionForward: expected 13 arguments", &h, v, argv) || !nas_need_blas(env)) return NULL;
   double scale = 0;
   CHECK(napi_get_value_double(env, argv[12], &scale));
   const int64_t B = v[7], T = v[8], H = v[9], hd = v[10], d = H * hd, biasHeads = v[4];
   if (B < 0 || T < 0 || H <= 0 || hd < 0 || (biasHeads != 1 && biasHeads != H)) return napi_throw_range_error(env, NULL, "nas_kernels: bad attention sizes"), NULL;
   for (int i = 0; i < 3; i++)
-    if (!inside(env, &h, v[i], B * T * d)) return NULL;
-  if (!inside(env, &h, v[3], biasHeads * T * T) || !inside(env, &h, v[5], B * T * d) || !inside(env, &h, v[6], B * H * T * T)) return NULL;
+    if (!nas_inside(env, &h, v[i], B * T * d)) return NULL;
+  if (!nas_inside(env, &h, v[3], biasHeads * T * T) || !nas_inside(env, &h, v[5], B * T * d) || !nas_inside(env, &h, v[6], B * H * T * T)) return NULL;
   const float *q = h.base + v[0], *k = h.base + v[1], *vv = h.base + v[2], *bias = h.base + v[3];
   float *y = h.base + v[5], *p = h.base + v[6];
   for (int64_t b = 0; b < B; b++) {
@@ -200,9 +188,9 @@ static napi_value attention_forward(napi_env env, napi_callback_info info) {
       const int64_t off = b * T * d + hh * hd;
       float *s = p + (b * H + hh) * T * T;
       const float *bh = bias + (biasHeads == 1 ? 0 : hh * T * T);
-      gemm(0, 1, T, T, hd, (float)scale, q + off, d, k + off, d, 0.0f, s, T);
+      nas_gemm(0, 1, T, T, hd, (float)scale, q + off, d, k + off, d, 0.0f, s, T);
       for (int64_t i = 0; i < T; i++) bias_softmax_row(s + i * T, bh + i * T, T);
-      gemm(0, 0, T, hd, T, 1.0f, s, T, vv + off, d, 0.0f, y + off, d);
+      nas_gemm(0, 0, T, hd, T, 1.0f, s, T, vv + off, d, 0.0f, y + off, d);
     }
   }
   return NULL;
@@ -223,14 +211,14 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
   napi_value argv[14];
   Heap h;
   int64_t v[13]; /* dy, q, k, v, p, dq, dk, dv, B, T, H, hd, (scale: read as a double below) */
-  if (!read_args(env, info, 14, "nas_kernels.attentionBackward: expected 14 arguments", &h, v, argv) || !need_blas(env)) return NULL;
+  if (!nas_read_args(env, info, 14, "nas_kernels.attentionBackward: expected 14 arguments", &h, v, argv) || !nas_need_blas(env)) return NULL;
   double scale = 0;
   CHECK(napi_get_value_double(env, argv[13], &scale));
   const int64_t B = v[8], T = v[9], H = v[10], hd = v[11], d = H * hd;
   if (B < 0 || T < 0 || H <= 0 || hd < 0) return napi_throw_range_error(env, NULL, "nas_kernels: bad attention sizes"), NULL;
   for (int i = 0; i < 8; i++)
-    if (i != 4 && !inside(env, &h, v[i], B * T * d)) return NULL;
-  if (!inside(env, &h, v[4], B * H * T * T)) return NULL;
+    if (i != 4 && !nas_inside(env, &h, v[i], B * T * d)) return NULL;
+  if (!nas_inside(env, &h, v[4], B * H * T * T)) return NULL;
   const float *dy = h.base + v[0], *q = h.base + v[1], *k = h.base + v[2], *vv = h.base + v[3], *p = h.base + v[4];
   float *dq = h.base + v[5], *dk = h.base + v[6], *dv = h.base + v[7];
   float *ds = malloc((size_t)(T * T > 0 ? T * T : 1) * sizeof(float));
@@ -239,14 +227,140 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
     for (int64_t hh = 0; hh < H; hh++) {
       const int64_t off = b * T * d + hh * hd;
       const float *ph = p + (b * H + hh) * T * T;
-      gemm(0, 1, T, T, hd, 1.0f, dy + off, d, vv + off, d, 0.0f, ds, T); /* dP = dY·Vᵀ */
+      nas_gemm(0, 1, T, T, hd, 1.0f, dy + off, d, vv + off, d, 0.0f, ds, T); /* dP = dY·Vᵀ */
       softmax_backward_rows(ds, ph, T, T, (float)scale);
-      gemm(0, 0, T, hd, T, 1.0f, ds, T, k + off, d, 0.0f, dq + off, d);  /* dQ = dS·K */
-      gemm(1, 0, T, hd, T, 1.0f, ds, T, q + off, d, 0.0f, dk + off, d);  /* dK = dSᵀ·Q */
-      gemm(1, 0, T, hd, T, 1.0f, ph, T, dy + off, d, 0.0f, dv + off, d); /* dV = Pᵀ·dY */
+      nas_gemm(0, 0, T, hd, T, 1.0f, ds, T, k + off, d, 0.0f, dq + off, d);  /* dQ = dS·K */
+      nas_gemm(1, 0, T, hd, T, 1.0f, ds, T, q + off, d, 0.0f, dk + off, d);  /* dK = dSᵀ·Q */
+      nas_gemm(1, 0, T, hd, T, 1.0f, ph, T, dy + off, d, 0.0f, dv + off, d); /* dV = Pᵀ·dY */
     }
   }
   free(ds);
+  return NULL;
+}
+
+/* ---- activations ---- */
+
+#define GELU_C 1.5957691216057308f /* 2·√(2/π) */
+#define GELU_A 0.044715f
+
+/* y = act(x) and the factor act'(x), for 8 values. */
+VINLINE f8 act8(int op, f8 v) {
+  if (op == 0) return v * vsigmoid8(v * (GELU_C + v * v * (GELU_C * GELU_A)));
+  return v * vsigmoid8(v);
+}
+VINLINE f8 act_grad8(int op, f8 v) {
+  if (op == 0) {
+    /* d/dx x·σ(u) = σ(u) + x·σ(u)(1 − σ(u))·u′,  u′ = c·(1 + 3·0.044715x²) */
+    const f8 v2 = v * v, s = vsigmoid8(v * (GELU_C + v2 * (GELU_C * GELU_A)));
+    return s + s * (1.0f - s) * (v * (GELU_C + v2 * (GELU_C * 3.0f * GELU_A)));
+  }
+  const f8 s = vsigmoid8(v);
+  return s + v * s * (1.0f - s);
+}
+
+VECTORISED static void activation_forward_op(int op, const float *x, float *y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) store8(y + i, act8(op, load8(x + i)));
+  if (i == n) return;
+  float tail[8] = {0};
+  memcpy(tail, x + i, (size_t)(n - i) * sizeof(float));
+  store8(tail, act8(op, load8(tail)));
+  memcpy(y + i, tail, (size_t)(n - i) * sizeof(float));
+}
+
+VECTORISED static void activation_backward_op(int op, const float *dy, const float *x, float *dx, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) store8(dx + i, load8(dy + i) * act_grad8(op, load8(x + i)));
+  if (i == n) return;
+  float tx[8] = {0}, tdy[8] = {0};
+  memcpy(tx, x + i, (size_t)(n - i) * sizeof(float));
+  memcpy(tdy, dy + i, (size_t)(n - i) * sizeof(float));
+  store8(tx, load8(tdy) * act_grad8(op, load8(tx)));
+  memcpy(dx + i, tx, (size_t)(n - i) * sizeof(float));
+}
+
+/* ---- cross-entropy ---- */
+
+VECTORISED static void cross_entropy_forward_rows(const float *logits, const int32_t *targets, float *nll, float *lse, float *scratch, int64_t rows,
+                                                  int64_t cols) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *row = logits + r * cols;
+    float mx = -INFINITY;
+    for (int64_t c = 0; c < cols; c++) mx = row[c] > mx || isnan(row[c]) ? row[c] : mx;
+    exp_row(row, mx, scratch, cols);
+    double sum = 0.0;
+    for (int64_t c = 0; c < cols; c++) sum += (double)scratch[c];
+    lse[r] = mx + (float)log(sum);
+    const int32_t t = targets[r];
+    nll[r] = t >= 0 && t < cols ? lse[r] - row[t] : 0.0f;
+  }
+}
+
+VECTORISED static void cross_entropy_backward_rows(const float *dnll, const float *logits, const int32_t *targets, const float *lse, float *dlogits,
+                                                   int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; r++) {
+    const int32_t t = targets[r];
+    float *out = dlogits + r * cols;
+    if (t < 0 || t >= cols) {
+      memset(out, 0, (size_t)cols * sizeof(float));
+      continue;
+    }
+    exp_row(logits + r * cols, lse[r], out, cols);
+    const float g = dnll[r];
+    for (int64_t c = 0; c < cols; c++) out[c] *= g;
+    out[t] -= g;
+  }
+}
+
+static napi_value cross_entropy_forward(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  Heap h;
+  int64_t v[6]; /* logits, targets, nll, lse, rows, cols */
+  if (!nas_read_args(env, info, 7, "nas_kernels.crossEntropyForward: expected 7 arguments", &h, v, argv)) return NULL;
+  const int64_t rows = v[4], cols = v[5];
+  if (rows < 0 || cols <= 0) return napi_throw_range_error(env, NULL, "nas_kernels.crossEntropyForward: bad sizes"), NULL;
+  if (!nas_inside(env, &h, v[0], rows * cols) || !nas_inside(env, &h, v[1], rows) || !nas_inside(env, &h, v[2], rows) || !nas_inside(env, &h, v[3], rows))
+    return NULL;
+  float *scratch = malloc((size_t)cols * sizeof(float));
+  if (!scratch) return napi_throw_error(env, NULL, "nas_kernels: out of memory"), NULL;
+  cross_entropy_forward_rows(h.base + v[0], (const int32_t *)(h.base + v[1]), h.base + v[2], h.base + v[3], scratch, rows, cols);
+  free(scratch);
+  return NULL;
+}
+
+static napi_value cross_entropy_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  Heap h;
+  int64_t v[7]; /* dnll, logits, targets, lse, dlogits, rows, cols */
+  if (!nas_read_args(env, info, 8, "nas_kernels.crossEntropyBackward: expected 8 arguments", &h, v, argv)) return NULL;
+  const int64_t rows = v[5], cols = v[6];
+  if (rows < 0 || cols <= 0) return napi_throw_range_error(env, NULL, "nas_kernels.crossEntropyBackward: bad sizes"), NULL;
+  if (!nas_inside(env, &h, v[0], rows) || !nas_inside(env, &h, v[1], rows * cols) || !nas_inside(env, &h, v[2], rows) || !nas_inside(env, &h, v[3], rows) ||
+      !nas_inside(env, &h, v[4], rows * cols))
+    return NULL;
+  cross_entropy_backward_rows(h.base + v[0], h.base + v[1], (const int32_t *)(h.base + v[2]), h.base + v[3], h.base + v[4], rows, cols);
+  return NULL;
+}
+
+static napi_value activation_forward(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  Heap h;
+  int64_t v[4]; /* op, x, y, size */
+  if (!nas_read_args(env, info, 5, "nas_kernels.activationForward: expected 5 arguments", &h, v, argv)) return NULL;
+  if (v[0] < 0 || v[0] > 1) return napi_throw_range_error(env, NULL, "nas_kernels.activationForward: bad op"), NULL;
+  if (!nas_inside(env, &h, v[1], v[3]) || !nas_inside(env, &h, v[2], v[3])) return NULL;
+  activation_forward_op((int)v[0], h.base + v[1], h.base + v[2], v[3]);
+  return NULL;
+}
+
+static napi_value activation_backward(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  Heap h;
+  int64_t v[5]; /* op, dy, x, dx, size */
+  if (!nas_read_args(env, info, 6, "nas_kernels.activationBackward: expected 6 arguments", &h, v, argv)) return NULL;
+  if (v[0] < 0 || v[0] > 1) return napi_throw_range_error(env, NULL, "nas_kernels.activationBackward: bad op"), NULL;
+  if (!nas_inside(env, &h, v[1], v[4]) || !nas_inside(env, &h, v[2], v[4]) || !nas_inside(env, &h, v[3], v[4])) return NULL;
+  activation_backward_op((int)v[0], h.base + v[1], h.base + v[2], h.base + v[3], v[4]);
   return NULL;
 }
 
@@ -264,7 +378,7 @@ static double *read_table(napi_env env, napi_value value, const Heap *h, size_t 
   double *t = (double *)data;
   for (size_t i = 0; i < length; i += 5) {
     const int64_t size = (int64_t)t[i + 3];
-    if (!inside(env, h, (int64_t)t[i], size) || !inside(env, h, (int64_t)t[i + 1], size) || !inside(env, h, (int64_t)t[i + 2], size)) return NULL;
+    if (!nas_inside(env, h, (int64_t)t[i], size) || !nas_inside(env, h, (int64_t)t[i + 1], size) || !nas_inside(env, h, (int64_t)t[i + 2], size)) return NULL;
   }
   *count = length / 5;
   return t;
@@ -279,7 +393,7 @@ VECTORISED static double sum_squares_of(const float *g, int64_t n) {
 static napi_value sum_squares(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Heap h;
-  if (!read_args(env, info, 2, "nas_kernels.sumSquares: expected 2 arguments", &h, NULL, argv)) return NULL;
+  if (!nas_read_args(env, info, 2, "nas_kernels.sumSquares: expected 2 arguments", &h, NULL, argv)) return NULL;
   size_t count = 0;
   const double *t = read_table(env, argv[1], &h, &count);
   if (!t) return NULL;
@@ -310,7 +424,7 @@ VECTORISED static void adamw_one(const float *w, const float *g, float *out, flo
 static napi_value adamw(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   Heap h;
-  if (!read_args(env, info, 11, "nas_kernels.adamw: expected 11 arguments", &h, NULL, argv)) return NULL;
+  if (!nas_read_args(env, info, 11, "nas_kernels.adamw: expected 11 arguments", &h, NULL, argv)) return NULL;
   size_t count = 0;
   const double *t = read_table(env, argv[1], &h, &count);
   if (!t) return NULL;
@@ -372,13 +486,13 @@ static napi_value binary(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   Heap h;
   int64_t v[10]; /* op, a, aOuter, aInner, b, bOuter, bInner, out, rows, cols */
-  if (!read_args(env, info, 11, "nas_kernels.binary: expected 11 arguments", &h, v, argv)) return NULL;
+  if (!nas_read_args(env, info, 11, "nas_kernels.binary: expected 11 arguments", &h, v, argv)) return NULL;
   const int64_t rows = v[8], cols = v[9];
   if (v[0] < 0 || v[0] > 3 || rows < 0 || cols < 0 || v[2] < 0 || v[5] < 0 || (v[3] != 0 && v[3] != 1) || (v[6] != 0 && v[6] != 1))
     return napi_throw_range_error(env, NULL, "nas_kernels.binary: bad arguments"), NULL;
   if (rows == 0 || cols == 0) return NULL;
-  if (!inside(env, &h, v[1], (rows - 1) * v[2] + (cols - 1) * v[3] + 1) || !inside(env, &h, v[4], (rows - 1) * v[5] + (cols - 1) * v[6] + 1) ||
-      !inside(env, &h, v[7], rows * cols))
+  if (!nas_inside(env, &h, v[1], (rows - 1) * v[2] + (cols - 1) * v[3] + 1) || !nas_inside(env, &h, v[4], (rows - 1) * v[5] + (cols - 1) * v[6] + 1) ||
+      !nas_inside(env, &h, v[7], rows * cols))
     return NULL;
   binary_op((int)v[0], h.base + v[1], v[2], (int)v[3], h.base + v[4], v[5], (int)v[6], h.base + v[7], rows, cols);
   return NULL;
@@ -399,9 +513,9 @@ static napi_value unary(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   Heap h;
   int64_t v[4]; /* op, x, out, size */
-  if (!read_args(env, info, 5, "nas_kernels.unary: expected 5 arguments", &h, v, argv)) return NULL;
+  if (!nas_read_args(env, info, 5, "nas_kernels.unary: expected 5 arguments", &h, v, argv)) return NULL;
   if (v[0] < 0 || v[0] > 5) return napi_throw_range_error(env, NULL, "nas_kernels.unary: bad op"), NULL;
-  if (!inside(env, &h, v[1], v[3]) || !inside(env, &h, v[2], v[3])) return NULL;
+  if (!nas_inside(env, &h, v[1], v[3]) || !nas_inside(env, &h, v[2], v[3])) return NULL;
   unary_op((int)v[0], h.base + v[1], h.base + v[2], v[3]);
   return NULL;
 }
@@ -422,9 +536,9 @@ static napi_value row_reduce(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   Heap h;
   int64_t v[5]; /* op, x, out, rows, cols */
-  if (!read_args(env, info, 6, "nas_kernels.rowReduce: expected 6 arguments", &h, v, argv)) return NULL;
+  if (!nas_read_args(env, info, 6, "nas_kernels.rowReduce: expected 6 arguments", &h, v, argv)) return NULL;
   if (v[0] < 0 || v[0] > 2 || v[3] < 0 || v[4] <= 0) return napi_throw_range_error(env, NULL, "nas_kernels.rowReduce: bad arguments"), NULL;
-  if (!inside(env, &h, v[1], v[3] * v[4]) || !inside(env, &h, v[2], v[3])) return NULL;
+  if (!nas_inside(env, &h, v[1], v[3] * v[4]) || !nas_inside(env, &h, v[2], v[3])) return NULL;
   row_reduce_op((int)v[0], h.base + v[1], h.base + v[2], v[3], v[4]);
   return NULL;
 }
@@ -435,12 +549,9 @@ VECTORISED static void softmax_op(const float *x, float *out, int64_t rows, int6
     float *o = out + r * cols;
     float mx = -INFINITY;
     for (int64_t c = 0; c < cols; c++) mx = row[c] > mx ? row[c] : mx;
+    exp_row(row, mx, o, cols);
     float sum = 0.0f;
-    for (int64_t c = 0; c < cols; c++) {
-      const float z = row[c] - mx;
-      o[c] = z < -104.0f ? 0.0f : expf(z);
-      sum += o[c];
-    }
+    for (int64_t c = 0; c < cols; c++) sum += o[c];
     const float inv = 1.0f / sum;
     for (int64_t c = 0; c < cols; c++) o[c] *= inv;
   }
@@ -450,9 +561,9 @@ static napi_value softmax_rows(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   Heap h;
   int64_t v[4]; /* x, out, rows, cols */
-  if (!read_args(env, info, 5, "nas_kernels.softmaxRows: expected 5 arguments", &h, v, argv)) return NULL;
+  if (!nas_read_args(env, info, 5, "nas_kernels.softmaxRows: expected 5 arguments", &h, v, argv)) return NULL;
   if (v[2] < 0 || v[3] <= 0) return napi_throw_range_error(env, NULL, "nas_kernels.softmaxRows: bad sizes"), NULL;
-  if (!inside(env, &h, v[0], v[2] * v[3]) || !inside(env, &h, v[1], v[2] * v[3])) return NULL;
+  if (!nas_inside(env, &h, v[0], v[2] * v[3]) || !nas_inside(env, &h, v[1], v[2] * v[3])) return NULL;
   softmax_op(h.base + v[0], h.base + v[1], v[2], v[3]);
   return NULL;
 }
@@ -515,14 +626,14 @@ static napi_value norm_forward(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   Heap h;
   int64_t v[9]; /* x, gamma, beta, y, stats, rows, cols, (eps: read as a double below), rms */
-  if (!read_args(env, info, 10, "nas_kernels.normForward: expected 10 arguments", &h, v, argv)) return NULL;
+  if (!nas_read_args(env, info, 10, "nas_kernels.normForward: expected 10 arguments", &h, v, argv)) return NULL;
   double eps = 0;
   CHECK(napi_get_value_double(env, argv[8], &eps));
   const int64_t rows = v[5], cols = v[6];
   const int rms = v[8] != 0;
   if (rows < 0 || cols <= 0) return napi_throw_range_error(env, NULL, "nas_kernels.normForward: bad sizes"), NULL;
-  if (!inside(env, &h, v[0], rows * cols) || !inside(env, &h, v[1], cols) || !inside(env, &h, v[3], rows * cols) || !inside(env, &h, v[4], 2 * rows)) return NULL;
-  if (v[2] >= 0 && !inside(env, &h, v[2], cols)) return NULL;
+  if (!nas_inside(env, &h, v[0], rows * cols) || !nas_inside(env, &h, v[1], cols) || !nas_inside(env, &h, v[3], rows * cols) || !nas_inside(env, &h, v[4], 2 * rows)) return NULL;
+  if (v[2] >= 0 && !nas_inside(env, &h, v[2], cols)) return NULL;
   norm_forward_rows(h.base + v[0], h.base + v[1], v[2] >= 0 ? h.base + v[2] : NULL, h.base + v[3], h.base + v[4], rows, cols, eps, rms);
   return NULL;
 }
@@ -531,13 +642,13 @@ static napi_value norm_backward(napi_env env, napi_callback_info info) {
   napi_value argv[12];
   Heap h;
   int64_t v[11]; /* dy, x, gamma, stats, dx, dgamma, dbeta, rows, cols, rms */
-  if (!read_args(env, info, 11, "nas_kernels.normBackward: expected 11 arguments", &h, v, argv)) return NULL;
+  if (!nas_read_args(env, info, 11, "nas_kernels.normBackward: expected 11 arguments", &h, v, argv)) return NULL;
   const int64_t rows = v[7], cols = v[8];
   if (rows < 0 || cols <= 0) return napi_throw_range_error(env, NULL, "nas_kernels.normBackward: bad sizes"), NULL;
-  if (!inside(env, &h, v[0], rows * cols) || !inside(env, &h, v[1], rows * cols) || !inside(env, &h, v[2], cols) || !inside(env, &h, v[3], 2 * rows) ||
-      !inside(env, &h, v[4], rows * cols) || !inside(env, &h, v[5], cols))
+  if (!nas_inside(env, &h, v[0], rows * cols) || !nas_inside(env, &h, v[1], rows * cols) || !nas_inside(env, &h, v[2], cols) || !nas_inside(env, &h, v[3], 2 * rows) ||
+      !nas_inside(env, &h, v[4], rows * cols) || !nas_inside(env, &h, v[5], cols))
     return NULL;
-  if (v[6] >= 0 && !inside(env, &h, v[6], cols)) return NULL;
+  if (v[6] >= 0 && !nas_inside(env, &h, v[6], cols)) return NULL;
   norm_backward_rows(h.base + v[0], h.base + v[1], h.base + v[2], h.base + v[3], h.base + v[4], h.base + v[5], v[6] >= 0 ? h.base + v[6] : NULL, rows, cols,
                      v[9] != 0);
   return NULL;
@@ -557,6 +668,11 @@ napi_status nas_define_kernels(napi_env env, napi_value exports) {
       {"softmaxRows", NULL, softmax_rows, NULL, NULL, NULL, napi_default, NULL},
       {"normForward", NULL, norm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"normBackward", NULL, norm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"activationForward", NULL, activation_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"activationBackward", NULL, activation_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"crossEntropyForward", NULL, cross_entropy_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"crossEntropyBackward", NULL, cross_entropy_backward, NULL, NULL, NULL, napi_default, NULL},
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof *props, props);
+  const napi_status status = napi_define_properties(env, exports, sizeof props / sizeof *props, props);
+  return status != napi_ok ? status : nas_define_flow_kernels(env, exports);
 }

@@ -41,6 +41,42 @@ export function fusedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, b
   return op(q, k, v);
 }
 
+const ACTIVATION_OPS = { gelu: 0, swish: 1 } as const;
+
+const activationOps = Object.fromEntries(
+  Object.entries(ACTIVATION_OPS).map(([name, op]) => [
+    name,
+    tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x]);
+      return {
+        value: tf.engine().runKernel("NasActivation", { x }, { op }) as tf.Tensor,
+        gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.engine().runKernel("NasActivationGrad", { dy, x: xs! }, { op }) as tf.Tensor,
+      };
+    }) as unknown as CustomGradient) as (x: tf.Tensor2D) => tf.Tensor2D,
+  ]),
+) as Record<keyof typeof ACTIVATION_OPS, (x: tf.Tensor2D) => tf.Tensor2D>;
+
+/** GELU (tanh form, x·σ(c·(x + 0.044715x³))) or swish (x·σ(x)) in one native pass forward and one backward. */
+export function fusedActivation(kind: keyof typeof ACTIVATION_OPS, x: tf.Tensor2D): tf.Tensor2D {
+  return activationOps[kind](x);
+}
+
+/**
+ * −log softmax(logits)[target] per row, logits [N, V] and int32 targets [N] → [N], in one native pass (and one for
+ * the gradient, dnll·(softmax − onehot)). The targets get no gradient.
+ */
+export function fusedTokenNll(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [nll, lse] = tf.engine().runKernel("NasCrossEntropy", { logits: x, targets }, {}) as tf.Tensor[];
+    save([x, lse!, targets]); // the targets too: the caller's scope may dispose them before the backward pass
+    return {
+      value: nll!,
+      gradFunc: (dy: tf.Tensor, [xs, ls, ts]: tf.Tensor[]) => tf.engine().runKernel("NasCrossEntropyGrad", { dnll: dy, logits: xs!, targets: ts!, lse: ls! }, {}) as tf.Tensor,
+    };
+  }) as unknown as CustomGradient) as (x: tf.Tensor2D) => tf.Tensor1D;
+  return op(logits);
+}
+
 /** The ε of the Transformer's norms (transformer/model.ts). */
 const NORM_EPS = 1e-5;
 

@@ -48,10 +48,20 @@ export interface FusedKernels {
   softmaxRows(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number): void;
   normForward(heap: ArrayBuffer, x: number, gamma: number, beta: number, y: number, stats: number, rows: number, cols: number, eps: number, rms: number): void;
   normBackward(heap: ArrayBuffer, dy: number, x: number, gamma: number, stats: number, dx: number, dgamma: number, dbeta: number, rows: number, cols: number, rms: number): void;
+  /** op 0 GELU (tanh form), 1 swish: y = act(x), and dx = dy·act'(x). */
+  activationForward(heap: ArrayBuffer, op: number, x: number, y: number, size: number): void;
+  activationBackward(heap: ArrayBuffer, op: number, dy: number, x: number, dx: number, size: number): void;
+  /** Per row: lse = log Σ e^logits, nll = lse − logits[target]; and dlogits = dnll·(softmax − onehot). */
+  crossEntropyForward(heap: ArrayBuffer, logits: number, targets: number, nll: number, lse: number, rows: number, cols: number): void;
+  crossEntropyBackward(heap: ArrayBuffer, dnll: number, logits: number, targets: number, lse: number, dlogits: number, rows: number, cols: number): void;
+  /** A flow's whole coupling layer (native/blas/flows.c documents `layout`, `saved` and `grads`). */
+  couplingForward(heap: ArrayBuffer, layout: Float64Array, x: number, z: number, logdet: number, saved: number): void;
+  couplingBackward(heap: ArrayBuffer, layout: Float64Array, x: number, saved: number, dz: number, dlogdet: number, dx: number, grads: Float64Array): void;
 }
 
 const FUSED_KERNELS: ReadonlyArray<keyof FusedKernels> = [
   "linearForward", "linearBackward", "attentionForward", "attentionBackward", "sumSquares", "adamw", "binary", "unary", "rowReduce", "softmaxRows", "normForward", "normBackward",
+  "activationForward", "activationBackward", "crossEntropyForward", "crossEntropyBackward", "couplingForward", "couplingBackward",
 ];
 
 /** A loaded native BLAS: `gemm` computes C_i = op(A_i)·op(B_i) for `batch` row-major float32 items of `heap`. */

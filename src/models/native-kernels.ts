@@ -11,7 +11,12 @@
  *     place in their [B·T, d] layout (leading dimensions instead of transposes), the probabilities kept for the
  *     backward pass;
  *   - NasNorm / NasNormGrad: LayerNorm and RMSNorm over the last axis, with the row statistics kept for backward;
- *   - the AdamW update of every parameter, and the gradients' global norm (src/models/training/adamw.ts).
+ *   - NasActivation / NasActivationGrad: GELU (tanh form) and swish, one pass each instead of six kernels forward
+ *     and eight backward (the polynomial, the sigmoid and the products);
+ *   - NasCrossEntropy / NasCrossEntropyGrad: a language model's per-token −log p(target) from its logits (one-hot,
+ *     log-softmax and their gradients in one pass each);
+ *   - the AdamW update of every parameter, and the gradients' global norm (src/models/training/adamw.ts);
+ *   - NasCoupling / NasCouplingGrad: a flow's whole coupling layer, conditioner MLP included (flows/fused-coupling.ts).
  * The ops that use them (fused-ops.ts) keep their plain-tfjs form for every other route (cpu, wasm without the
  * addon, GPU backends), and tests compare the two.
  *
@@ -31,6 +36,19 @@ export interface WasmBackend {
 }
 
 export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: Record<string, unknown> };
+
+/** The attributes of NasCoupling and NasCouplingGrad: the layer's form (native/blas/flows.c, `layout`). */
+export interface CouplingAttrs {
+  /** 0 additive, 1 affine with log s = c·tanh(raw), 2 affine with log s = log 2 − softplus(−raw) */
+  kind: number;
+  /** 0 relu, 1 tanh, 2 elu, 3 swish */
+  activation: number;
+  hidden: number;
+  width: number;
+  /** Column indices of the conditioning part A and of the transformed part B. */
+  a: number[];
+  b: number[];
+}
 
 let kernels: FusedKernels | null = null;
 let registered = false;
@@ -133,6 +151,74 @@ function registerFusedKernels(): void {
     return dbeta ? [dx, dgamma, dbeta] : [dx, dgamma];
   });
 
+  // inputs x; attrs op (0 GELU, 1 swish) → y, same shape
+  register("NasActivation", ({ inputs, backend, attrs }) => {
+    const x = inputs.x!;
+    const y = backend.makeOutput(x.shape, "float32");
+    active().activationForward(heapOf(backend), attrs.op as number, heapOffset(backend, x), heapOffset(backend, y), tf.util.sizeFromShape(x.shape));
+    return y;
+  });
+
+  // inputs dy, x; attrs op → dx
+  register("NasActivationGrad", ({ inputs, backend, attrs }) => {
+    const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+    const dx = backend.makeOutput(x.shape, "float32");
+    active().activationBackward(heapOf(backend), attrs.op as number, heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, dx), tf.util.sizeFromShape(x.shape));
+    return dx;
+  });
+
+  // inputs logits [N, V], targets [N] int32 → [nll [N], lse [N]]
+  register("NasCrossEntropy", ({ inputs, backend }) => {
+    const { logits, targets } = inputs as { logits: tf.TensorInfo; targets: tf.TensorInfo };
+    const [rows, cols] = logits.shape as [number, number];
+    const nll = backend.makeOutput([rows], "float32");
+    const lse = backend.makeOutput([rows], "float32");
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    active().crossEntropyForward(heapOf(backend), off(logits), off(targets), off(nll), off(lse), rows, cols);
+    return [nll, lse];
+  });
+
+  // inputs dnll [N], logits [N, V], targets [N], lse [N] → dlogits [N, V]
+  register("NasCrossEntropyGrad", ({ inputs, backend }) => {
+    const { dnll, logits, targets, lse } = inputs as Record<"dnll" | "logits" | "targets" | "lse", tf.TensorInfo>;
+    const [rows, cols] = logits.shape as [number, number];
+    const dlogits = backend.makeOutput([rows, cols], "float32");
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    active().crossEntropyBackward(heapOf(backend), off(dnll), off(logits), off(targets), off(lse), off(dlogits), rows, cols);
+    return dlogits;
+  });
+
+  // inputs [x [N, D], w_0, b_0, …, w_H, b_H, c (kind 1 only), saved] → [z [N, D], logdet [N]]; `saved` (couplingSavedSize
+  // floats, uninitialised) is written for the backward pass. An input, not a third output: the tape would give an
+  // output without a gradient a zero-filled gradient of its size in every backward pass.
+  register("NasCoupling", ({ inputs, backend, attrs }) => {
+    const list = inputs as unknown as tf.TensorInfo[];
+    const at = attrs as unknown as CouplingAttrs;
+    const x = list[0]!;
+    const saved = list[list.length - 1]!;
+    const [n, d] = x.shape as [number, number];
+    if (saved.shape[0] !== couplingSavedSize(at, n)) throw new Error("NasCoupling: the saved buffer has the wrong size");
+    const z = backend.makeOutput([n, d], "float32");
+    const logdet = backend.makeOutput([n], "float32");
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    active().couplingForward(heapOf(backend), couplingLayout(at, list.slice(0, -1), n, d, off), off(x), off(z), off(logdet), off(saved));
+    return [z, logdet];
+  });
+
+  // inputs [dz, dlogdet, x, saved, w_0, b_0, …, w_H, b_H, c (kind 1 only)] → [dx, dw_0, db_0, …, dw_H, db_H, dc]
+  register("NasCouplingGrad", ({ inputs, backend, attrs }) => {
+    const [dz, dlogdet, x, saved, ...params] = inputs as unknown as tf.TensorInfo[];
+    const at = attrs as unknown as CouplingAttrs;
+    const [n, d] = x!.shape as [number, number];
+    const outputs = [x!, ...params].map((t) => backend.makeOutput(t.shape, "float32"));
+    const off = (t: tf.TensorInfo) => heapOffset(backend, t);
+    const grads = Float64Array.from(outputs.slice(1).map(off));
+    const table = grads.length === 2 * (at.hidden + 1) ? Float64Array.from([...grads, -1]) : grads;
+    const layout = couplingLayout(at, [x!, ...params], n, d, off);
+    active().couplingBackward(heapOf(backend), layout, off(x!), off(saved!), off(dz!), off(dlogdet!), off(outputs[0]!), table);
+    return outputs;
+  });
+
   // inputs dy, q, k, v [B·T, d], p [B, H, T, T]; attrs batch, heads, scale → [dq, dk, dv]
   register("NasAttentionGrad", ({ inputs, backend, attrs }) => {
     const { dy, q, k, v, p } = inputs as Record<"dy" | "q" | "k" | "v" | "p", tf.TensorInfo>;
@@ -144,4 +230,17 @@ function registerFusedKernels(): void {
     active().attentionBackward(heapOf(backend), off(dy), off(q), off(k), off(v), off(p), dq, dk, dv, batch, rows / batch, heads, d / heads, scale);
     return outs;
   });
+}
+
+/** Floats of NasCoupling's `saved` buffer: x_A, each hidden layer's pre- and post-activation, the conditioner's output. */
+export function couplingSavedSize(at: CouplingAttrs, rows: number): number {
+  const outs = at.kind === 0 ? at.b.length : 2 * at.b.length;
+  return rows * at.a.length + 2 * at.hidden * rows * at.width + rows * outs;
+}
+
+/** flows.c's layout of a coupling layer: sizes, form, column indices, and the offsets of its weights and c. */
+function couplingLayout(at: CouplingAttrs, inputs: tf.TensorInfo[], n: number, d: number, off: (t: tf.TensorInfo) => number): Float64Array {
+  const weights = inputs.slice(1, 1 + 2 * (at.hidden + 1));
+  const c = at.kind === 1 ? off(inputs[1 + 2 * (at.hidden + 1)]!) : -1;
+  return Float64Array.from([n, d, at.a.length, at.b.length, at.kind, at.activation, at.hidden, at.width, c, ...at.a, ...at.b, ...weights.map(off)]);
 }

@@ -34,7 +34,9 @@ describe("FlowSupernet", () => {
         net.fixTo(activation);
         const x = points();
         const [a, b] = tf.tidy(() => [net.logProb(x).dataSync(), plain.logProb(x).dataSync()]);
-        Array.from(a!).forEach((v, i) => expect(v, `${coupling}/${activation}`).toBeCloseTo(b![i]!, 5));
+        // Within float32 rounding of each other: the plain flow's couplings may run as one fused native kernel
+        // (flows/fused-coupling.ts) while the supernet's mixed activations keep the plain ops.
+        Array.from(a!).forEach((v, i) => expect(Math.abs(v - b![i]!) / (1 + Math.abs(b![i]!)), `${coupling}/${activation}: ${v} vs ${b![i]}`).toBeLessThan(2e-6));
         first.push(a![0]!);
         // restore: undo the perturbation of the supernet for the next activation
         net.weightVariables().forEach((v, i) => v.assign(tf.tidy(() => tf.sub(v, tf.mul(wave(v, tf.sin), 0.3 + 0.01 * i)))));

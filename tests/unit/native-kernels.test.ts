@@ -8,7 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fusedAttention, fusedLayerNorm, fusedLinear, fusedRmsNorm } from "../../src/models/fused-ops.js";
+import { fusedActivation, fusedAttention, fusedLayerNorm, fusedLinear, fusedRmsNorm, fusedTokenNll } from "../../src/models/fused-ops.js";
+import { gelu } from "../../src/models/transformer/index.js";
 import { loadNativeBlas } from "../../src/models/native-blas.js";
 import { fusedKernels, useFusedKernels } from "../../src/models/native-kernels.js";
 import { AdamW, trainLoop } from "../../src/models/training/index.js";
@@ -105,6 +106,38 @@ describe.skipIf(!fused)("fused kernels against the plain ops (wasm with the nati
     rf.forEach((g, i) => expectClose(g, rp[i]!, 2e-4));
   });
 
+  it("GELU (tanh form) and swish: values and dx, over the range where the sigmoid saturates too", () => {
+    useNativeBlas(fused);
+    const [x, dy] = [tf.mul(random([64, 33], 60), 12), random([64, 33], 61)] as tf.Tensor2D[];
+    const plain = { gelu: (a: tf.Tensor) => gelu(a as tf.Tensor2D), swish: (a: tf.Tensor) => tf.mul(a, tf.sigmoid(a)) };
+    for (const kind of ["gelu", "swish"] as const) {
+      expectClose(fusedActivation(kind, x!), plain[kind](x!) as tf.Tensor2D, 5e-6);
+      const gf = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(fusedActivation(kind, a as tf.Tensor2D), dy!)))(x!);
+      const gp = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(plain[kind](a), dy!)))(x!);
+      expectClose(gf, gp, 5e-6);
+      // A diverged activation stays NaN (the kernel's loops assume finite values and pass NaN through explicitly).
+      const odd = fusedActivation(kind, tf.tensor2d([[NaN, Infinity, -Infinity, 0]])).dataSync();
+      expect(Number.isNaN(odd[0]), kind).toBe(true);
+      expect([odd[1], odd[3]], kind).toEqual([Infinity, 0]);
+    }
+  });
+
+  it("token cross-entropy: −log softmax(logits)[target] and its gradient, large logits and a target outside the vocabulary included", () => {
+    useNativeBlas(fused);
+    const [rows, V] = [23, 37];
+    const logits = tf.mul(random([rows, V], 70), 30) as tf.Tensor2D;
+    const rng = new Rng(71);
+    const ids = Int32Array.from({ length: rows }, (_, i) => (i === 5 ? V + 3 : Math.floor(rng.next() * V)));
+    const targets = tf.tensor1d(ids, "int32");
+    const dy = random([rows], 72);
+    const plain = (x: tf.Tensor) => tf.neg(tf.sum(tf.mul(tf.cast(tf.oneHot(targets, V), "float32"), tf.logSoftmax(x as tf.Tensor2D)), -1));
+    expectClose(fusedTokenNll(logits, targets), plain(logits), 1e-5);
+    expect(fusedTokenNll(logits, targets).dataSync()[5]).toBe(0); // outside the vocabulary: no loss, as a zero one-hot row gives
+    const gf = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(fusedTokenNll(x as tf.Tensor2D, targets), dy)))(logits);
+    const gp = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(plain(x), dy)))(logits);
+    expectClose(gf, gp, 1e-5);
+  });
+
   it("AdamW: one native call gives the host loops' update and clipped norm, step after step", () => {
     useNativeBlas(fused);
     const make = () => [tf.variable(random([6, 4], 10)), tf.variable(random([4], 11))];
@@ -152,6 +185,19 @@ describe("wasm Concat and SplitV by rows (wasm-kernels.ts) against the cpu backe
     };
     const grad = tf.grad(swapped)(random([4, 3], 9));
     expect([...grad.dataSync()]).toEqual([3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2]); // a0 lands in column 2 (×3), a1, a2 in 0, 1
+    await tf.setBackend("cpu");
+    expect(onWasm).toEqual(run());
+  });
+
+  it("GatherV2 by runs: columns, rows, a middle axis, repeated indices, int32 data, against the cpu backend", async () => {
+    const run = () => {
+      const x = random([4, 3, 5], 50);
+      const picks: Array<[number[], number]> = [[[2, 0, 1, 1], 0], [[1, 0, 2], 1], [[4, 0, 3], 2], [[4, 3, 2, 1, 0], -1]];
+      const out = picks.map(([idx, axis]) => [...tf.gather(x, tf.tensor1d(idx, "int32"), axis).dataSync()]);
+      out.push([...tf.gather(tf.cast(tf.mul(x, 100), "int32"), tf.tensor1d([2, 2], "int32"), 1).dataSync()]);
+      return out;
+    };
+    const onWasm = run();
     await tf.setBackend("cpu");
     expect(onWasm).toEqual(run());
   });

@@ -124,8 +124,8 @@ export class Dense implements Op {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
   private readonly mask?: tf.Tensor2D;
-
-  private readonly relu: boolean;
+  /** Whether a ReLU is fused into the layer. */
+  readonly relu: boolean;
 
   constructor(inputs: number, outputs: number, rng: Rng, opts: { init?: DenseInit; mask?: number[][]; relu?: boolean } = {}) {
     this.relu = opts.relu ?? false;
@@ -147,6 +147,11 @@ export class Dense implements Op {
       const w = (this.mask ? tf.mul(this.weight, this.mask) : this.weight) as tf.Tensor2D;
       return tf.fused.matMul({ a: x, b: w, bias: this.bias, activation: this.relu ? "relu" : "linear" }) as tf.Tensor2D;
     });
+  }
+
+  /** Whether the weights are masked (MADE). */
+  get masked(): boolean {
+    return this.mask !== undefined;
   }
 
   variables(): tf.Variable[] {

@@ -20,6 +20,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "../../core/rng.js";
 import type { ConditionerSpec, CouplingSpec, MadeSpec, ScaleBound } from "./config.js";
 import { buildMlp, fastTanh, type Op, type Sequential } from "./conditioner.js";
+import { fusedCouplingForward } from "./fused-coupling.js";
 import { zeroLogDet, type Transform, type TransformOutput } from "./transforms.js";
 
 /**
@@ -131,6 +132,8 @@ export class AdditiveCoupling implements Transform {
   }
 
   forward(x: tf.Tensor2D): TransformOutput {
+    const fused = fusedCouplingForward(x, { a: this.split.a, b: this.split.b, conditioner: this.conditioner });
+    if (fused) return fused;
     return tf.tidy(() => {
       const [xa, xb] = this.split.split(x);
       const zb = tf.add(xb, this.conditioner.apply(xa)) as tf.Tensor2D;
@@ -171,6 +174,8 @@ export class AffineCoupling implements Transform {
   }
 
   forward(x: tf.Tensor2D): TransformOutput {
+    const fused = fusedCouplingForward(x, { a: this.split.a, b: this.split.b, conditioner: this.conditioner, scaleBound: this.bound.kind, scale: this.bound.scale });
+    if (fused) return fused;
     return tf.tidy(() => {
       const [xa, xb] = this.split.split(x);
       const [logS, t] = scaleShift(this.conditioner, this.bound, xa); // (N, |B|) each

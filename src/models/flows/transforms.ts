@@ -41,6 +41,8 @@ export interface Transform {
    * parameters; called once before training, outside any gradient tape.
    */
   initialize?(x: tf.Tensor2D): void;
+  /** True when log|det J| is 0 everywhere (permutations): a composite then skips adding it. */
+  readonly volumePreserving?: boolean;
   dispose(): void;
 }
 
@@ -75,7 +77,7 @@ export class CompositeTransform implements Transform {
       for (const t of this.transforms) {
         const r = t.forward(out);
         out = r.output;
-        logDet = tf.add(logDet, r.logDet);
+        if (!t.volumePreserving) logDet = tf.add(logDet, r.logDet);
       }
       return { output: out, logDet };
     });
@@ -86,9 +88,10 @@ export class CompositeTransform implements Transform {
       let out = z;
       let logDet: tf.Tensor1D = zeroLogDet(z);
       for (let i = this.transforms.length - 1; i >= 0; i--) {
-        const r = this.transforms[i]!.inverse(out);
+        const t = this.transforms[i]!;
+        const r = t.inverse(out);
         out = r.output;
-        logDet = tf.add(logDet, r.logDet);
+        if (!t.volumePreserving) logDet = tf.add(logDet, r.logDet);
       }
       return { output: out, logDet };
     });
@@ -229,6 +232,7 @@ function permuteColumns(perm: tf.Tensor1D, inversePerm: tf.Tensor1D): (x: tf.Ten
  */
 export class Permutation implements Transform {
   readonly name: string;
+  readonly volumePreserving = true;
   private readonly perm: tf.Tensor1D;
   private readonly inv: tf.Tensor1D;
   private readonly fwd: (x: tf.Tensor2D) => tf.Tensor2D;

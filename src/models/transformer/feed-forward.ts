@@ -6,6 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { isGated, type Activation } from "./config.js";
+import { fusedActivation } from "../fused-ops.js";
+import { fusedKernels } from "../native-kernels.js";
 import { Linear, type ParamStore, type SequenceContext, type SequenceOp } from "./nn.js";
 
 /** tf.customGrad's parameter type (its inputs are typed as Tensor | GradSaveFunc, which no real function matches). */
@@ -45,6 +47,11 @@ function swish(x: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(x, tf.sigmoid(x));
 }
 
+/** `plain` on every route, or its fused native kernel where the fused kernels are on (fused-ops.ts). */
+function orFused(kind: "gelu" | "swish", plain: (x: tf.Tensor2D) => tf.Tensor2D): (x: tf.Tensor2D) => tf.Tensor2D {
+  return (x) => (fusedKernels() && x.dtype === "float32" ? fusedActivation(kind, x) : plain(x));
+}
+
 function squaredRelu(x: tf.Tensor2D): tf.Tensor2D {
   return tf.square(tf.relu(x));
 }
@@ -56,10 +63,10 @@ function nonlinearity(activation: Activation): (x: tf.Tensor2D) => tf.Tensor2D {
       return (x) => tf.relu(x);
     case "gelu":
     case "geglu":
-      return gelu;
+      return orFused("gelu", gelu);
     case "swish":
     case "swiglu":
-      return swish;
+      return orFused("swish", swish);
     case "squared_relu":
       return squaredRelu;
   }

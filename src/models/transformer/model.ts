@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../../core/rng.js";
-import { fusedLayerNorm, fusedRmsNorm } from "../fused-ops.js";
+import { fusedLayerNorm, fusedRmsNorm, fusedTokenNll } from "../fused-ops.js";
 import { fusedKernels } from "../native-kernels.js";
 import { LinearAttention, SoftmaxAttention } from "./attention.js";
 import { isMixtureOfExperts, parseArchitecture, type LayerSpec, type ModelDims, type NormKind, type TransformerArchitecture } from "./config.js";
@@ -334,11 +334,16 @@ export class TransformerLM {
 /** logits [N, V], targets [.., ..] int32 with N entries → mean −log p(target) over the weighted positions. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor, vocabSize: number, weights?: tf.Tensor): tf.Scalar {
   const n = logits.shape[0];
-  const onehot = oneHotFloat(targets, vocabSize); // [N, V]
-  const nll = tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1)); // [N]
+  const nll = fusedKernels() && logits.dtype === "float32" ? fusedTokenNll(logits, tf.cast(tf.reshape(targets, [n]), "int32") as tf.Tensor1D) : plainTokenNll(logits, targets, vocabSize);
   if (!weights) return tf.mean(nll);
   const w = tf.reshape(weights, [n]); // [N]
   return tf.div(tf.sum(tf.mul(nll, w)), tf.maximum(tf.sum(w), 1e-9)) as tf.Scalar;
+}
+
+/** −log softmax(logits)[target] per row [N] in plain tfjs ops. */
+function plainTokenNll(logits: tf.Tensor2D, targets: tf.Tensor, vocabSize: number): tf.Tensor1D {
+  const onehot = oneHotFloat(targets, vocabSize); // [N, V]
+  return tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1)) as tf.Tensor1D; // [N]
 }
 
 /**
