@@ -18,12 +18,15 @@
  * outside kernels (JavaScript, autodiff bookkeeping, the optimizer), and the learning curves with the throughput
  * ratios. Throughput is given on wall-clock time (mean and median step) and on CPU time of the process (Node's
  * process.cpuUsage, Python's process_time). Both trainers read exactly the same training windows and the same
- * fixed validation windows; initial weights come from each framework's own seeded generator.
+ * fixed validation windows; initial weights come from each framework's own seeded generator. `npm run bench:train`
+ * runs with `--single-threaded-gc`, as trainers do (workers/trainer.ts: V8's collector threads would otherwise take
+ * CPU time beside the one core a trainer trains on).
  *
  * Flags: --steps N (200) --eval-every N (50) --log-every N (10) --lr X (1e-3) --no-torch --routes a,b (all there)
  *        --rounds N (2) --profile --profile-steps N (3) --json (last line: the fastest route against PyTorch)
+ *        --backend NAME (a backend of src/models/backend.ts instead of the selection walk: webgpu, tensorflow, cpu, …)
  *        --trainers 1,2 (instead: trials per hour of a training search on 1 and 2 trainer processes,
- *        benchmarks/trainer-scaling.ts; with --scaling-trials N (8) --scaling-steps N (60)) --recompute (instead: the recomputation report of benchmarks/train-recompute.ts, if there)
+ *        benchmarks/trainer-scaling.ts; with --scaling-trials N (16) --scaling-steps N (100)) --recompute (instead: the recomputation report of benchmarks/train-recompute.ts, if there)
  * Targets (issue 17): ≥ 1.0 × PyTorch tokens/s on one thread with the same curve; 2 trainers ≥ 1.8 × 1 trainer.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -34,7 +37,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { initBackend } from "../src/models/backend.js";
+import { initBackend, type BackendName } from "../src/models/backend.js";
 import { loadNativeBlas } from "../src/models/native-blas.js";
 import { useFusedKernels } from "../src/models/native-kernels.js";
 import { useNativeBlas } from "../src/models/wasm-kernels.js";
@@ -58,9 +61,10 @@ const { values: args } = parseArgs({
     "profile-steps": { type: "string", default: "3" },
     json: { type: "boolean", default: false },
     trainers: { type: "string" },
+    backend: { type: "string" },
     recompute: { type: "boolean", default: false },
-    "scaling-trials": { type: "string", default: "8" },
-    "scaling-steps": { type: "string", default: "60" },
+    "scaling-trials": { type: "string", default: "16" },
+    "scaling-steps": { type: "string", default: "100" },
   },
   allowPositionals: false,
   strict: false,
@@ -108,7 +112,8 @@ const arch: TransformerArchitecture = {
   layers: Array.from({ length: 4 }, () => ({ attention: "full" as const, activation: "gelu" as const })),
 };
 
-const backend = await initBackend();
+// --backend (or TFJS_BACKEND) forces one backend, e.g. `--backend webgpu` on a GPU machine (one route: its own kernels).
+const backend = await initBackend(typeof args.backend === "string" ? { force: args.backend as BackendName } : {});
 const task = charLMTask();
 const dims = { vocabSize: task.vocabSize, contextLength: T };
 

@@ -4,14 +4,15 @@
  *
  * For each trainer count: a fresh database and queue prefix, the API, one orchestrator and N trainer processes
  * (workers/*.ts, as in production), then one random search over `transformer-lm` with the `train` evaluator on the
- * char-LM task (--trials trials of --steps steps each, maxParallel = 2·N so no trainer waits for the orchestrator).
+ * char-LM task at the evaluator's defaults (--trials trials of --steps steps each, maxParallel = 2·N so no trainer
+ * waits for the orchestrator).
  * The clock starts at POST /v1/searches after every trainer has announced itself, and stops when the search ends;
  * trials per hour = completed trials / that time. The same seed gives the same architectures for every N.
  *
  * Each trainer trains on one thread (the wasm backend is single-threaded; OpenBLAS is held to one thread by the
  * addon), so N trainers use N cores. On a machine shared with other work the figure measures the share it got.
  *
- * Flags of bench:train that apply: --scaling-trials N (8) --scaling-steps N (60) --json
+ * Flags of bench:train that apply: --scaling-trials N (16) --scaling-steps N (100) --json
  */
 import { loadConfig } from "../src/config.js";
 import { newKey } from "../src/db/projects.js";
@@ -97,8 +98,8 @@ export async function runTrainerScaling(list: string, opts: { json?: boolean; tr
   if (counts.length === 0) throw new Error(`--trainers ${list}: expected trainer counts such as 1,2`);
   const base = loadConfig();
   await ensureBackingServices(base.DATABASE_URL, base.REDIS_URL);
-  const trials = opts.trials ?? 8;
-  const steps = opts.steps ?? 60;
+  const trials = opts.trials ?? 16;
+  const steps = opts.steps ?? 100;
   console.log(`trainer scaling: a transformer-lm random search of ${trials} trials × ${steps} steps (the train evaluator's defaults: batch 12 × 64 tokens) per trainer count`);
   const points: ScalingPoint[] = [];
   for (const n of counts) {

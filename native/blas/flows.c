@@ -5,7 +5,7 @@
  * plain-tfjs layer (coupling.ts) that computes the same quantity; tests compare the two.
  *
  *   couplingForward(heap, layout, x, z, logdet, saved)
- *   couplingBackward(heap, layout, x, saved, dz, dlogdet, dx, grads)
+ *   couplingBackward(heap, layout, x, saved, dz, dlogdet, dx, grads, scratch)
  *
  * `layout` (Float64Array) describes the layer, offsets and sizes in floats:
  *   [0] N rows  [1] D  [2] |A|  [3] |B|  [4] kind: 0 additive, 1 affine with log s = c·tanh(raw), 2 affine with
@@ -17,7 +17,9 @@
  *
  * `saved` [N·|A| + 2·H·N·width + N·outs] keeps x_A, each hidden layer's pre- and post-activation, and out, for
  * the backward pass. `grads` (Float64Array): offsets of dW_0, db_0, …, dW_H, db_H, dc (−1 without c). dlogdet < 0
- * means a zero gradient of the log-determinant. Arithmetic in float32, as the tfjs ops it replaces.
+ * means a zero gradient of the log-determinant. `scratch`: 2·N·max(outs, width, |A|) + 2·|B| floats of working
+ * memory on the heap (the caller's: a fresh malloc of that size would be an mmap with page faults every call).
+ * Arithmetic in float32, as the tfjs ops it replaces.
  */
 #include <math.h>
 #include <node_api.h>
@@ -121,21 +123,6 @@ static float log_scale(const Coupling *c, const float *scale, int64_t j, float r
   return c->kind == AFFINE_TANH ? scale[j] * tanhf(raw) : (float)M_LN2 - softplus(-raw);
 }
 
-/* Scratch memory reused across calls (a fresh malloc of this size is an mmap and page faults every call); one
- * buffer per thread, as worker threads may each load the addon. */
-static __thread float *scratch = NULL;
-static __thread size_t scratch_floats = 0;
-
-static float *scratch_of(size_t floats) {
-  if (floats > scratch_floats) {
-    float *grown = realloc(scratch, floats * sizeof(float));
-    if (!grown) return NULL;
-    scratch = grown;
-    scratch_floats = floats;
-  }
-  return scratch;
-}
-
 static void rows_of_bias(float *y, const float *b, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; r++) memcpy(y + r * cols, b, (size_t)cols * sizeof(float));
 }
@@ -188,9 +175,9 @@ static napi_value coupling_forward(napi_env env, napi_callback_info info) {
 }
 
 static napi_value coupling_backward(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
+  napi_value argv[9];
   Heap h;
-  if (!nas_read_args(env, info, 8, "nas_kernels.couplingBackward: expected 8 arguments", &h, NULL, argv) || !nas_need_blas(env)) return NULL;
+  if (!nas_read_args(env, info, 9, "nas_kernels.couplingBackward: expected 9 arguments", &h, NULL, argv) || !nas_need_blas(env)) return NULL;
   Coupling c;
   if (!read_layout(env, argv[1], &h, &c)) return NULL;
   const int64_t xo = offset_arg(env, argv[2]), so = offset_arg(env, argv[3]), dzo = offset_arg(env, argv[4]), dldo = offset_arg(env, argv[5]);
@@ -211,10 +198,11 @@ static napi_value coupling_backward(napi_env env, napi_callback_info info) {
   const float *xa = h.base + so, *out = xa + n * c.na + 2 * c.hidden * n * w;
   float *dx = h.base + dxo;
   const int64_t widest = c.outs > w ? (c.outs > c.na ? c.outs : c.na) : (w > c.na ? w : c.na);
-  float *const mem = scratch_of((size_t)(2 * n * widest + 2 * c.nb));
-  if (!mem) return napi_throw_error(env, NULL, "nas_kernels: out of memory"), NULL;
+  const int64_t scratch = offset_arg(env, argv[8]);
+  if (!nas_inside(env, &h, scratch, 2 * n * widest + 2 * c.nb)) return NULL;
+  float *const mem = h.base + scratch;
   float *buf[2] = {mem, mem + n * widest};
-  double *dc = (double *)(mem + 2 * n * widest); /* 2·|B| floats hold |B| doubles, 8-byte aligned after 2·n·widest floats */
+  double *dc = (double *)(mem + 2 * n * widest); /* 2·|B| floats hold |B| doubles (the heap's buffers are 8-byte aligned) */
   memset(dc, 0, (size_t)c.nb * sizeof(double));
 
   /* The transformation of B: d out = (d raw, d t), and dx_B. */

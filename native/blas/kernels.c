@@ -25,7 +25,8 @@
  *   softmaxRows(heap, x, out, rows, cols)       softmax over each row
  *   normForward(heap, x, gamma, beta, y, stats, rows, cols, eps, rms)
  *       LayerNorm (rms 0): y = (x − μ)·r·γ + β, r = 1/√(σ² + ε); RMSNorm (rms 1, beta < 0): y = x·r·γ, r = 1/√(mean x² + ε);
- *       stats[rows, 2] = (μ, r) per row (μ = 0 for RMSNorm), kept for the backward pass. Row moments in double.
+ *       stats[rows, 2] = (μ, r) per row (μ = 0 for RMSNorm), kept for the backward pass. Row moments in double
+ *       (four partial sums per row, as the backward pass's row sums take eight, in float).
  *   activationForward(heap, op, x, y, size)      op 0 = GELU (tanh form) x·σ(c·(x + 0.044715x³)), c = 2√(2/π); 1 = swish x·σ(x)
  *   activationBackward(heap, op, dy, x, dx, size)   dx = dy · act'(x)
  *   crossEntropyForward(heap, logits, targets, nll, lse, rows, cols)
@@ -155,18 +156,30 @@ static napi_value linear_backward(napi_env env, napi_callback_info info) {
 
 /* ---- attention ---- */
 
-/* One row of scores: s += bias, then softmax in place (vexp8: masked scores, −1e9, give exactly 0). */
+/* One row of scores: s += bias, then softmax in place, 8 at a time (vexp8: masked scores, −1e9, give exactly 0). */
 VECTORISED static void bias_softmax_row(float *s, const float *bias, int64_t n) {
+  f8 vmx = splat8(-INFINITY);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const f8 v = load8(s + j) + load8(bias + j);
+    store8(s + j, v);
+    vmx = select8(v > vmx, v, vmx);
+  }
   float mx = -INFINITY;
-  for (int64_t j = 0; j < n; j++) {
+  for (int l = 0; l < 8; l++) mx = vmx[l] > mx ? vmx[l] : mx;
+  for (; j < n; j++) {
     s[j] += bias[j];
     mx = s[j] > mx ? s[j] : mx;
   }
   exp_row(s, mx, s, n);
+  f8 vsum = splat8(0.0f);
+  for (j = 0; j + 8 <= n; j += 8) vsum += load8(s + j);
   float sum = 0.0f;
-  for (int64_t j = 0; j < n; j++) sum += s[j];
+  for (int l = 0; l < 8; l++) sum += vsum[l];
+  for (; j < n; j++) sum += s[j];
   const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < n; j++) s[j] *= inv;
+  for (j = 0; j + 8 <= n; j += 8) store8(s + j, load8(s + j) * inv);
+  for (; j < n; j++) s[j] *= inv;
 }
 
 static napi_value attention_forward(napi_env env, napi_callback_info info) {
@@ -570,21 +583,34 @@ static napi_value softmax_rows(napi_env env, napi_callback_info info) {
 
 /* ---- LayerNorm and RMSNorm ---- */
 
+typedef float f4 __attribute__((vector_size(16)));
+typedef double d4 __attribute__((vector_size(32)));
+
+/* Σ x and Σ (x − mu)² of a row in double, four partial sums at a time (the order of addition is per lane). */
+VINLINE double row_sum_d(const float *x, int64_t n, double mu, int squares) {
+  d4 acc = {0, 0, 0, 0};
+  int64_t c = 0;
+  for (; c + 4 <= n; c += 4) {
+    f4 v;
+    memcpy(&v, x + c, sizeof v);
+    const d4 d = __builtin_convertvector(v, d4) - mu;
+    acc += squares ? d * d : d;
+  }
+  double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  for (; c < n; c++) {
+    const double d = (double)x[c] - mu;
+    s += squares ? d * d : d;
+  }
+  return s;
+}
+
 VECTORISED static void norm_forward_rows(const float *x, const float *gamma, const float *beta, float *y, float *stats, int64_t rows,
                                          int64_t cols, double eps, int rms) {
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * cols;
     float *yr = y + r * cols;
-    double mu = 0.0;
-    if (!rms) {
-      for (int64_t c = 0; c < cols; c++) mu += xr[c];
-      mu /= (double)cols;
-    }
-    double var = 0.0;
-    for (int64_t c = 0; c < cols; c++) {
-      const double d = xr[c] - mu;
-      var += d * d;
-    }
+    const double mu = rms ? 0.0 : row_sum_d(xr, cols, 0.0, 0) / (double)cols;
+    const double var = row_sum_d(xr, cols, mu, 1);
     const float rs = (float)(1.0 / sqrt(var / (double)cols + eps));
     const float m = (float)mu;
     stats[2 * r] = m;
@@ -604,8 +630,18 @@ VECTORISED static void norm_backward_rows(const float *dy, const float *x, const
     const float *dyr = dy + r * cols, *xr = x + r * cols;
     float *dxr = dx + r * cols;
     const float m = stats[2 * r], rs = stats[2 * r + 1];
+    /* Row sums eight lanes at a time (the order of addition is per lane). */
+    f8 vg = splat8(0.0f), vgx = splat8(0.0f);
+    int64_t c = 0;
+    for (; c + 8 <= cols; c += 8) {
+      const f8 xh = (load8(xr + c) - m) * rs, d = load8(dyr + c), g = d * load8(gamma + c);
+      vg += g;
+      vgx += g * xh;
+      store8(dgamma + c, load8(dgamma + c) + d * xh);
+    }
     float sum_g = 0.0f, sum_gx = 0.0f;
-    for (int64_t c = 0; c < cols; c++) {
+    for (int l = 0; l < 8; l++) sum_g += vg[l], sum_gx += vgx[l];
+    for (; c < cols; c++) {
       const float xh = (xr[c] - m) * rs;
       const float g = dyr[c] * gamma[c];
       sum_g += g;

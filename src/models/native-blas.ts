@@ -56,7 +56,7 @@ export interface FusedKernels {
   crossEntropyBackward(heap: ArrayBuffer, dnll: number, logits: number, targets: number, lse: number, dlogits: number, rows: number, cols: number): void;
   /** A flow's whole coupling layer (native/blas/flows.c documents `layout`, `saved` and `grads`). */
   couplingForward(heap: ArrayBuffer, layout: Float64Array, x: number, z: number, logdet: number, saved: number): void;
-  couplingBackward(heap: ArrayBuffer, layout: Float64Array, x: number, saved: number, dz: number, dlogdet: number, dx: number, grads: Float64Array): void;
+  couplingBackward(heap: ArrayBuffer, layout: Float64Array, x: number, saved: number, dz: number, dlogdet: number, dx: number, grads: Float64Array, scratch: number): void;
 }
 
 const FUSED_KERNELS: ReadonlyArray<keyof FusedKernels> = [

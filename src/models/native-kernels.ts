@@ -215,7 +215,13 @@ function registerFusedKernels(): void {
     const grads = Float64Array.from(outputs.slice(1).map(off));
     const table = grads.length === 2 * (at.hidden + 1) ? Float64Array.from([...grads, -1]) : grads;
     const layout = couplingLayout(at, [x!, ...params], n, d, off);
-    active().couplingBackward(heapOf(backend), layout, off(x!), off(saved!), off(dz!), off(dlogdet!), off(outputs[0]!), table);
+    const outs = at.kind === 0 ? at.b.length : 2 * at.b.length;
+    const scratch = backend.makeOutput([2 * n * Math.max(outs, at.width, at.a.length) + 2 * at.b.length], "float32");
+    try {
+      active().couplingBackward(heapOf(backend), layout, off(x!), off(saved!), off(dz!), off(dlogdet!), off(outputs[0]!), table, off(scratch));
+    } finally {
+      backend.disposeData(scratch.dataId);
+    }
     return outputs;
   });
 
