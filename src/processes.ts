@@ -340,7 +340,6 @@ export async function startTrainer(config: Config): Promise<TrainerHandle> {
   announce = () =>
     Promise.all([
       queues.trainerHeartbeat(workerName, gpu),
-      gpu ? queues.announceGpuTrainer(workerName) : undefined,
       writeHeartbeat(queues.connection, config.QUEUE_PREFIX, describe()),
     ]).catch((err: unknown) =>
       isInfraError(err) ? rt.outages.redis.failed(err) : log.warn({ err: String(err) }, "trainer heartbeat failed"),

@@ -183,15 +183,6 @@ export class Queues {
     return (await this.connection.exists(this.markerKey())) === 0;
   }
 
-  private gpuKey(worker = "*"): string {
-    return `${this.config.QUEUE_PREFIX}:gpu-trainers:${worker}`;
-  }
-
-  /** A trainer with a GPU backend announces itself (call every GPU_HEARTBEAT_S seconds). */
-  async announceGpuTrainer(worker: string): Promise<void> {
-    await this.connection.set(this.gpuKey(worker), "1", "EX", GPU_HEARTBEAT_S * 3);
-  }
-
   private trainersKey(): string {
     return `${this.config.QUEUE_PREFIX}:trainers`;
   }
@@ -216,9 +207,14 @@ export class Queues {
     return { cpu: members.length - gpu, gpu };
   }
 
+  /**
+   * A GPU trainer's heartbeat within the last three GPU_HEARTBEAT_S: one read of the trainers' sorted set (a SCAN
+   * over the keyspace for per-trainer keys, as before, looked at only its first 1,000 keys, and a queue's jobs are
+   * keys too, so it missed GPU trainers once Redis held a few hundred jobs).
+   */
   async gpuTrainerPresent(): Promise<boolean> {
-    const [, keys] = await this.connection.scan("0", "MATCH", this.gpuKey(), "COUNT", 1000);
-    return keys.length > 0;
+    const live = await this.connection.zrangebyscore(this.trainersKey(), Date.now() - GPU_HEARTBEAT_S * 3000, "+inf");
+    return live.some((m) => m.startsWith("gpu:"));
   }
 
   /** The state of a trial's job in whichever trials queue holds it ("unknown" if none). */

@@ -247,11 +247,17 @@ describe("searches with workers (an orchestrator and a trainer in this process)"
       return original.apply(this, args);
     } as typeof original;
     try {
+      // The fewest statements over three reads: this process's orchestrator and trainer share the pool, and a
+      // statement of theirs can fall inside a read (it only ever adds; a query per search would still show).
       const count = async (limit: number) => {
-        statements = 0;
-        const page = await get(`/v1/searches?limit=${limit}`);
-        expect(page.items.length).toBe(limit);
-        return statements;
+        let fewest = Infinity;
+        for (let i = 0; i < 3; i++) {
+          statements = 0;
+          const page = await get(`/v1/searches?limit=${limit}`);
+          expect(page.items.length).toBe(limit);
+          fewest = Math.min(fewest, statements);
+        }
+        return fewest;
       };
       await count(1); // the key's lookup, cached from then on
       expect(await count(3)).toBe(await count(1));

@@ -163,7 +163,7 @@ describe("GPU routing", () => {
     try {
       await own.queues.enqueueTrials([{ id: "00000000-0000-4000-8000-000000000001", kind: "supernet" }]);
       expect(await own.queues.trials.getJobState("00000000-0000-4000-8000-000000000001")).toBe("waiting");
-      await own.queues.announceGpuTrainer("gpu-box:1");
+      await own.queues.trainerHeartbeat("gpu-box:1", true);
       await own.queues.enqueueTrials([{ id: "00000000-0000-4000-8000-000000000002", kind: "supernet" }, { id: "00000000-0000-4000-8000-000000000003", kind: "trial" }]);
       expect(await own.queues.gpuTrials.getJobState("00000000-0000-4000-8000-000000000002")).toBe("waiting");
       expect(await own.queues.trials.getJobState("00000000-0000-4000-8000-000000000003")).toBe("waiting");

@@ -96,7 +96,11 @@ describe("routing trials between CPU and GPU trainers", () => {
       // No GPU trainer: everything to `trials` (a search never waits for a GPU that is not there).
       await routing.enqueueTrials([{ id: later, kind: "trial", flops: 5e12 }]);
       expect(await routing.trials.getJobState(later)).not.toBe("unknown");
-      await routing.announceGpuTrainer("gpu-1");
+      // Many other keys in Redis (a busy queue's jobs): the GPU trainer is still found.
+      await routing.connection.mset(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`${prefix}_routing:filler:${i}`, "1"])));
+      expect(await routing.gpuTrainerPresent()).toBe(false);
+      await routing.trainerHeartbeat("gpu-1", true);
+      expect(await routing.gpuTrainerPresent()).toBe(true);
       await routing.enqueueTrials([{ id: big, kind: "trial", flops: 5e12 }, { id: small, kind: "trial", flops: 1e9 }, { id: supernet, kind: "supernet" }]);
       expect(await routing.gpuTrials.getJobState(big)).not.toBe("unknown");
       expect(await routing.gpuTrials.getJobState(supernet)).not.toBe("unknown");
@@ -106,14 +110,15 @@ describe("routing trials between CPU and GPU trainers", () => {
     } finally {
       await routing.trials.obliterate({ force: true });
       await routing.gpuTrials.obliterate({ force: true });
-      await services.redis.del(`${prefix}_routing:gpu-trainers:gpu-1`);
+      await routing.trainerGone("gpu-1", true);
+      await services.redis.del(...Array.from({ length: 5000 }, (_, i) => `${prefix}_routing:filler:${i}`));
       await routing.close();
     }
   });
 
   it("a CPU trainer never takes a job from trials-gpu", async () => {
     const id = randomUUID();
-    await services.queues.announceGpuTrainer("gpu-elsewhere");
+    await services.queues.trainerHeartbeat("gpu-elsewhere", true);
     try {
       await services.queues.enqueueTrials([{ id, kind: "supernet" }]);
       expect(await services.queues.gpuTrials.getJobState(id)).toBe("waiting");
@@ -121,7 +126,7 @@ describe("routing trials between CPU and GPU trainers", () => {
       expect(await services.queues.gpuTrials.getJobState(id)).toBe("waiting");
     } finally {
       await services.queues.gpuTrials.remove(id);
-      await services.redis.del(`${prefix}:gpu-trainers:gpu-elsewhere`);
+      await services.queues.trainerGone("gpu-elsewhere", true);
     }
   });
 });
