@@ -374,31 +374,37 @@ const STARTERS: Record<ProcessName, (config: Config) => Promise<ProcessHandle>> 
 
 /**
  * The body of `workers/<name>.ts`: settings from the environment, start, and on SIGTERM/SIGINT a graceful close
- * (a second signal exits at once). A bad setting or a missing dependency exits 1 with one line naming it.
+ * (a second signal exits at once). A bad setting or a missing dependency exits 1 with one line naming it. The signal
+ * handlers are installed before the start: a trainer takes jobs before it has finished starting, and a SIGTERM in
+ * that window would otherwise kill it with the job in hand; such a signal closes it as soon as it is up.
  */
 export async function runProcess(name: ProcessName): Promise<ProcessHandle> {
-  let handle: ProcessHandle;
+  let handle: ProcessHandle | undefined;
+  let stopping: string | undefined;
+  const drain = (h: ProcessHandle, signal: string) => {
+    h.log.info({ signal }, "shutting down: draining");
+    h.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        h.log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = signal;
+    if (handle) drain(handle, signal);
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
   try {
     handle = await STARTERS[name](loadConfig());
   } catch (err) {
     if (err instanceof StartupError || (err as Error).name === "ConfigError") die(name, (err as Error).message);
     throw err;
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    handle.log.info({ signal }, "shutting down: draining");
-    handle.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        handle.log.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  if (stopping) drain(handle, stopping);
   return handle;
 }
 

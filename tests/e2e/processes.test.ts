@@ -111,4 +111,12 @@ describe("SIGTERM", () => {
     expect(after.filter((t) => t.status === "completed")).toHaveLength(1);
     expect(after.filter((t) => t.status === "queued")).toHaveLength(2);
   });
+
+  it("a SIGTERM while a trainer is still starting closes it once it is up, with exit 0", async () => {
+    const trainer = startWorker("trainer", testEnv({ QUEUE_PREFIX: `${config.QUEUE_PREFIX}_early`, TRAINER_CONCURRENCY: "1" }));
+    // The backend is chosen in the middle of the start: its queues' workers are not made yet.
+    await waitFor("the trainer's backend chosen", () => /tfjs backend: (?!skipped)/.test(trainer.output()), 60_000, 10);
+    trainer.child.kill("SIGTERM");
+    expect(await trainer.exited, trainer.output()).toBe(0);
+  });
 });
